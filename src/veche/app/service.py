@@ -1,0 +1,145 @@
+"""The app role: running conferences on this server, the media engine's lifecycle, and its bus duties."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from veche import __version__
+from veche.app.conference_room import ConferenceRoom
+from veche.app.media_engine import MediaEngine
+from veche.app.signal_messages import SignalError
+from veche.bus.base import Bus
+from veche.bus.messages import (
+    BusMessage,
+    ChatPosted,
+    CommandResult,
+    EngineStatus,
+    ListParticipants,
+    LiveParticipant,
+    ModerateParticipant,
+    ParticipantList,
+    ServerHeartbeat,
+)
+from veche.domain.room import ChatEntry
+from veche.domain.ticket import JoinTicket
+
+__all__ = ["AppService"]
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_S = 1.0
+
+
+class AppService:
+    def __init__(
+        self, engine: MediaEngine, bus: Bus, *, server_id: str, roles: list[str], bitrate_bps: int
+    ) -> None:
+        self.engine = engine
+        self._bus = bus
+        self._server_id = server_id
+        self._roles = roles
+        self._bitrate = bitrate_bps
+        self._rooms: dict[int, ConferenceRoom] = {}
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        engine.add_restart_listener(self._on_engine_restart)
+        bus.handle(ModerateParticipant, self._handle_moderate)
+        bus.handle(ListParticipants, self._handle_list)
+
+    async def start(self) -> None:
+        await self.engine.start()
+        self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
+
+    async def stop(self) -> None:
+        if self._heartbeat_task:
+            self._heartbeat_task.cancel()
+        for room in list(self._rooms.values()):
+            await room.close()
+        self._rooms.clear()
+        await self.engine.stop()
+
+    def room_for(self, ticket: JoinTicket) -> ConferenceRoom:
+        room = self._rooms.get(ticket.conference_id)
+        if room is None:
+            room = ConferenceRoom(
+                ticket.conference_id,
+                ticket.conference_name,
+                ticket.conference_type,
+                ticket.max_participants,
+                self.engine,
+                bitrate_bps=self._bitrate,
+                chat_sink=self._store_chat,
+            )
+            self._rooms[ticket.conference_id] = room
+        return room
+
+    async def left(self, room: ConferenceRoom, participant_id: str) -> None:
+        await room.leave(participant_id)
+        if room.empty and self._rooms.get(room.conference_id) is room:
+            del self._rooms[room.conference_id]
+            await room.close()
+
+    @property
+    def participants(self) -> int:
+        return sum(len(r.state.participants) for r in self._rooms.values())
+
+    async def _store_chat(self, conference_id: int, entry: ChatEntry) -> None:
+        await self._bus.publish(
+            ChatPosted(
+                conference_id=conference_id,
+                sender=entry.sender,
+                display_name=entry.display_name,
+                text=entry.text,
+                ts=entry.ts,
+            )
+        )
+
+    async def _on_engine_restart(self) -> None:
+        logger.warning("media engine restarted: asking %d conference(s) to republish", len(self._rooms))
+        for room in self._rooms.values():
+            room.on_engine_restart()
+
+    async def _handle_moderate(self, message: ModerateParticipant) -> BusMessage | None:
+        room = self._rooms.get(message.conference_id)
+        if room is None or message.participant not in room.state.participants:
+            return None
+        try:
+            await room.moderate(message.by, message.participant, message.action)
+        except SignalError as e:
+            return CommandResult(ok=False, code=e.code, message=e.message)
+        return CommandResult(ok=True)
+
+    async def _handle_list(self, message: ListParticipants) -> BusMessage | None:
+        room = self._rooms.get(message.conference_id)
+        if room is None:
+            return None
+        return ParticipantList(participants=[LiveParticipant(**p) for p in room.live_participants()])
+
+    async def heartbeat(self) -> ServerHeartbeat:
+        info = await self.engine.info()
+        return ServerHeartbeat(
+            server_id=self._server_id,
+            roles=self._roles,
+            software_version=__version__,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            sent_at=time.time(),
+            media_engine=EngineStatus(name=info.name, version=info.version, up=info.up, pid=info.pid),
+            conferences=len(self._rooms),
+            participants=self.participants,
+        )
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            try:
+                await self._bus.publish(await self.heartbeat())
+            except Exception:
+                logger.exception("heartbeat failed")
+            await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+
+    def describe(self) -> dict[str, Any]:
+        return {"conferences": len(self._rooms), "participants": self.participants}

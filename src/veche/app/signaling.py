@@ -1,0 +1,135 @@
+"""The signaling WebSocket endpoint: authenticates with a join ticket, then serves one participant."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from veche.app.conference_room import ConferenceRoom
+from veche.app.connection import ClientConnection
+from veche.app.service import AppService
+from veche.app.signal_messages import (
+    PROTOCOL_VERSION,
+    Chat,
+    ClientMessage,
+    Join,
+    Leave,
+    Moderate,
+    Ping,
+    Publish,
+    SignalError,
+    State,
+    Subscribe,
+    SubscriptionAnswer,
+    Substream,
+    Unpublish,
+    Unsubscribe,
+    parse_client_message,
+)
+from veche.domain.room import FeedSource
+from veche.domain.ticket import TicketError, decode_ticket
+
+__all__ = ["serve_signaling"]
+
+logger = logging.getLogger(__name__)
+
+JOIN_TIMEOUT_S = 10.0
+
+
+async def serve_signaling(websocket: WebSocket, service: AppService, ticket_key: bytes) -> None:
+    await websocket.accept()
+    connection = ClientConnection(websocket.send_text, lambda code, reason: websocket.close(code, reason))
+    room: ConferenceRoom | None = None
+    participant_id = ""
+    try:
+        room, participant_id = await _join(websocket, connection, service, ticket_key)
+        while not connection.closed:
+            raw = await websocket.receive_text()
+            request_id: int | None = None
+            try:
+                request_id, message = parse_client_message(raw)
+                if isinstance(message, Leave):
+                    connection.close_soon(1000, "left")
+                    break
+                reply = await _dispatch(room, participant_id, message)
+                if request_id is not None:
+                    connection.send({**reply, "id": request_id})
+            except SignalError as e:
+                connection.send(_error(e, request_id if request_id is not None else e.request_id))
+    except SignalError as e:
+        connection.send(_error(e, e.request_id))
+        connection.close_soon(4000, e.code)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        if room is not None and participant_id:
+            await service.left(room, participant_id)
+        await asyncio.sleep(0)  # let the writer flush a final error or `removed`
+        if not connection.closed:
+            await connection.aclose()
+
+
+async def _join(
+    websocket: WebSocket, connection: ClientConnection, service: AppService, key: bytes
+) -> tuple[ConferenceRoom, str]:
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), JOIN_TIMEOUT_S)
+    except TimeoutError as e:
+        raise SignalError("bad_request", "The first message must be `join`, within 10 s.") from e
+    request_id, message = parse_client_message(raw)
+    if not isinstance(message, Join):
+        raise SignalError("not_joined", "The first message must be `join`.", request_id)
+    if message.v != PROTOCOL_VERSION:
+        raise SignalError(
+            "unsupported_version", f"This server speaks protocol version {PROTOCOL_VERSION}.", request_id
+        )
+    try:
+        ticket = decode_ticket(message.ticket, key, time.time())
+    except TicketError as e:
+        raise SignalError(e.code, str(e), request_id) from e
+    room = service.room_for(ticket)
+    try:
+        participant = room.join(ticket, connection)
+    except SignalError as e:
+        e.request_id = request_id
+        raise
+    return room, participant.id
+
+
+async def _dispatch(room: ConferenceRoom, me: str, message: ClientMessage) -> dict[str, object]:
+    match message:
+        case Publish(source=source, sdp=sdp):
+            feed, answer = await room.publish(me, FeedSource(source), sdp)
+            return {"type": "published", "source": source, "feed": feed, "sdp": answer}
+        case Unpublish(source=source):
+            await room.unpublish(me, FeedSource(source))
+        case Subscribe(feed=feed):
+            offer = await room.subscribe(me, feed)
+            return {"type": "subscription_offer", "feed": feed, "sdp": offer}
+        case SubscriptionAnswer(feed=feed, sdp=sdp):
+            await room.answer_subscription(me, feed, sdp)
+        case Unsubscribe(feed=feed):
+            await room.unsubscribe(me, feed)
+        case Substream(feed=feed, substream=substream):
+            await room.set_substream(me, feed, substream)
+        case State(audio=audio, video=video):
+            await room.set_state(me, audio=audio, video=video)
+        case Chat(text=text):
+            await room.chat(me, text)
+        case Moderate(participant=target, action=action):
+            await room.moderate(room.moderator_name(me), target, action)
+        case Ping():
+            return {"type": "pong"}
+        case Join():
+            raise SignalError("bad_request", "You have already joined.")
+    return {"type": "ok"}
+
+
+def _error(e: SignalError, request_id: int | None) -> dict[str, object]:
+    error: dict[str, object] = {"type": "error", "code": e.code, "message": e.message}
+    if request_id is not None:
+        error["id"] = request_id
+    return error

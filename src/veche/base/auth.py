@@ -1,0 +1,127 @@
+"""Local authentication: argon2 password hashes, login sessions and API tokens, login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from veche.domain.clock import Clock
+from veche.domain.errors import AuthenticationFailed, InvalidInput, RateLimited
+from veche.domain.login_throttle import LoginThrottle
+from veche.domain.model import User
+from veche.storage.users import SessionStore, UserStore
+
+__all__ = ["AuthService", "LoginResult", "token_hash", "validate_new_user"]
+
+logger = logging.getLogger(__name__)
+
+LOGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+MIN_PASSWORD = 8
+# Verifying against a dummy hash when the login is unknown keeps the timing of both failures alike.
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("veche-dummy-password")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def validate_new_user(login: str, display_name: str, email: str, password: str) -> None:
+    if not LOGIN_RE.match(login):
+        raise InvalidInput(
+            "The login must be 2–64 characters: letters, digits, '.', '_', '-', '@', starting with a letter or digit."
+        )
+    if not display_name.strip() or len(display_name) > 128:
+        raise InvalidInput("The display name must be 1–128 characters.")
+    if email and ("@" not in email or len(email) > 320):
+        raise InvalidInput("The email address is not valid.")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"The password must be at least {MIN_PASSWORD} characters.")
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    token: str
+
+
+class AuthService:
+    def __init__(
+        self,
+        users: UserStore,
+        sessions: SessionStore,
+        clock: Clock,
+        *,
+        session_ttl: timedelta,
+        throttle: LoginThrottle,
+    ) -> None:
+        self._users = users
+        self._sessions = sessions
+        self._clock = clock
+        self._ttl = session_ttl
+        self._throttle = throttle
+
+    @staticmethod
+    def hash_password(password: str) -> str:
+        return _hasher.hash(password)
+
+    async def create_user(
+        self, *, login: str, display_name: str, email: str, password: str, is_admin: bool
+    ) -> User:
+        validate_new_user(login, display_name, email, password)
+        return await self._users.create(
+            login=login,
+            display_name=display_name.strip(),
+            email=email,
+            password_hash=self.hash_password(password),
+            is_admin=is_admin,
+            now=self._clock(),
+        )
+
+    async def login(self, login: str, password: str, *, client: str, kind: str) -> LoginResult:
+        """Check the password and open a session; throttled per login and per client address."""
+        now = self._clock()
+        keys = [f"login:{login.lower()}", f"client:{client}"]
+        wait = self._throttle.retry_after(keys, now.timestamp())
+        if wait > 0:
+            raise RateLimited(f"Too many failed logins. Try again in {int(wait) + 1} s.", int(wait) + 1)
+        found = await self._users.by_login(login)
+        user, stored = found if found else (None, None)
+        if not self._verify(stored or _DUMMY_HASH, password) or user is None or stored is None:
+            self._throttle.record_failure(keys, now.timestamp())
+            logger.info("failed login for %r from %s", login, client)
+            raise AuthenticationFailed("Wrong login or password.")
+        if user.disabled:
+            raise AuthenticationFailed("This account is disabled.")
+        self._throttle.record_success([keys[0]])
+        if _hasher.check_needs_rehash(stored):
+            await self._users.set_password_hash(user.id, self.hash_password(password))
+        token = secrets.token_urlsafe(32)
+        await self._sessions.create(
+            token_hash=token_hash(token), user_id=user.id, kind=kind, now=now, expires_at=now + self._ttl
+        )
+        return LoginResult(user=user, token=token)
+
+    async def authenticate(self, token: str) -> User | None:
+        """The user a session token or API token belongs to, if it is valid and the user is enabled."""
+        if not token:
+            return None
+        user = await self._sessions.user_for(token_hash(token), self._clock())
+        return user if user and not user.disabled else None
+
+    async def logout(self, token: str) -> None:
+        await self._sessions.delete(token_hash(token))
+
+    @staticmethod
+    def _verify(stored: str, password: str) -> bool:
+        try:
+            return _hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False

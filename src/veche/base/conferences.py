@@ -1,0 +1,117 @@
+"""Conferences: creating them, who sees them, and join tickets for users and guests."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from veche.domain.admission import ParticipantRole, admit_guest, admit_user, may_see
+from veche.domain.clock import Clock
+from veche.domain.errors import Forbidden, InvalidInput, NotFound
+from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User
+from veche.domain.ticket import TICKET_LIFETIME_S, JoinTicket, encode_ticket
+from veche.storage.conferences import ConferenceStore
+from veche.storage.users import UserStore
+
+__all__ = ["ConferenceService", "NewConference"]
+
+MAX_PARTICIPANTS_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class NewConference:
+    name: str
+    type: ConferenceType = ConferenceType.ALL_SEE_ALL
+    max_participants: int = 50
+    guests_allowed: bool = False
+    access: ConferenceAccess = ConferenceAccess.OPEN
+    invited: frozenset[int] = frozenset()
+    moderators: frozenset[int] = frozenset()
+    owner_id: int | None = None  # admins may create on behalf of someone
+
+
+class ConferenceService:
+    def __init__(
+        self, conferences: ConferenceStore, users: UserStore, clock: Clock, ticket_key: bytes
+    ) -> None:
+        self._conferences = conferences
+        self._users = users
+        self._clock = clock
+        self._key = ticket_key
+
+    async def create(self, creator: User, spec: NewConference) -> Conference:
+        name = spec.name.strip()
+        if not name or len(name) > 256:
+            raise InvalidInput("The conference name must be 1–256 characters.")
+        if not 2 <= spec.max_participants <= MAX_PARTICIPANTS_LIMIT:
+            raise InvalidInput(f"The participant limit must be between 2 and {MAX_PARTICIPANTS_LIMIT}.")
+        owner_id = spec.owner_id if spec.owner_id is not None else creator.id
+        if owner_id != creator.id and not creator.is_admin:
+            raise Forbidden("Only an administrator may create a conference for another user.")
+        referenced = set(spec.invited) | set(spec.moderators) | {owner_id}
+        found = {u.id for u in await self._users.get_many(referenced)}
+        missing = sorted(referenced - found)
+        if missing:
+            raise InvalidInput(f"Unknown user id(s): {', '.join(map(str, missing))}.")
+        return await self._conferences.create(
+            name=name,
+            owner_id=owner_id,
+            type=spec.type,
+            max_participants=spec.max_participants,
+            guests_allowed=spec.guests_allowed,
+            access=spec.access,
+            invite_code=secrets.token_urlsafe(12),
+            invited=set(spec.invited),
+            moderators=set(spec.moderators),
+            now=self._clock(),
+        )
+
+    async def list_visible(self, user: User) -> list[Conference]:
+        return [c for c in await self._conferences.list_all() if may_see(c, user)]
+
+    async def get_visible(self, conference_id: int, user: User) -> Conference:
+        conference = await self._conferences.get(conference_id)
+        # A conference the user may not see looks the same as one that does not exist.
+        if conference is None or not may_see(conference, user):
+            raise NotFound(f"Conference {conference_id} does not exist or you may not see it.")
+        return conference
+
+    async def get(self, conference_id: int) -> Conference:
+        conference = await self._conferences.get(conference_id)
+        if conference is None:
+            raise NotFound(f"Conference {conference_id} does not exist.")
+        return conference
+
+    async def by_invite(self, code: str) -> Conference:
+        conference = await self._conferences.by_invite_code(code)
+        if conference is None:
+            raise NotFound("This invite link is not valid (the conference may have been deleted).")
+        return conference
+
+    async def ticket_for_user(self, conference_id: int, user: User) -> tuple[Conference, str]:
+        conference = await self._conferences.get(conference_id)
+        if conference is None:
+            raise NotFound(f"Conference {conference_id} does not exist.")
+        role = admit_user(conference, user)
+        return conference, self._ticket(conference, f"user:{user.id}", user.display_name, role)
+
+    async def ticket_for_guest(self, code: str, display_name: str) -> tuple[Conference, str]:
+        name = display_name.strip()
+        if not name or len(name) > 64:
+            raise InvalidInput("Enter a display name of 1–64 characters.")
+        conference = await self.by_invite(code)
+        role = admit_guest(conference)
+        return conference, self._ticket(conference, f"guest:{secrets.token_hex(8)}", name, role)
+
+    def _ticket(self, conference: Conference, identity: str, display_name: str, role: ParticipantRole) -> str:
+        ticket = JoinTicket(
+            conference_id=conference.id,
+            conference_name=conference.name,
+            conference_type=conference.type.value,
+            max_participants=conference.max_participants,
+            identity=identity,
+            display_name=display_name,
+            role=role,
+            expires_at=int(self._clock().timestamp()) + TICKET_LIFETIME_S,
+        )
+        return encode_ticket(ticket, self._key)

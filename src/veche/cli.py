@@ -1,0 +1,183 @@
+"""The `veche` command: `veche up`, `veche run ROLE`, `veche admin create-user`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from veche import __version__
+from veche.config.settings import VecheSettings, load_settings
+from veche.container import ALL_ROLES, Container
+from veche.domain.errors import DomainError
+
+__all__ = ["main"]
+
+logger = logging.getLogger("veche")
+
+
+def _settings(args: argparse.Namespace) -> VecheSettings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    http: dict[str, Any] = {}
+    if getattr(args, "host", None):
+        http["host"] = args.host
+    if getattr(args, "http_port", None):
+        http["port"] = args.http_port
+    config = Path(args.config) if getattr(args, "config", None) else None
+    settings = load_settings(config, **overrides)
+    if http:
+        settings = settings.model_copy(update={"http": settings.http.model_copy(update=http)})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _display_host(host: str) -> str:
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    try:  # the address other machines reach us on (no packet is sent)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))
+            return str(s.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
+
+
+async def _ensure_first_admin(container: Container) -> Path | None:
+    """On an empty database, create `admin` with a random password written to a 0600 file."""
+    try:
+        await container.get_database().migrate()
+        if await container.get_user_store().count() > 0:
+            return None
+        password_file = container.settings.data_dir / "admin_password"
+        password = secrets.token_urlsafe(12)
+        password_file.touch(mode=0o600)
+        password_file.write_text(password + "\n")
+        await container.get_auth().create_user(
+            login="admin", display_name="Administrator", email="", password=password, is_admin=True
+        )
+        return password_file
+    finally:
+        await container.get_database().close()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from veche.web.app import create_app
+
+    settings = _settings(args)
+    container = Container(settings, ALL_ROLES)
+    password_file = asyncio.run(_ensure_first_admin(container))
+    container = Container(settings, ALL_ROLES)  # a fresh graph for the server's own event loop
+    host, port = settings.http.host, settings.http.port
+    url = settings.http.public_url or f"http://{_display_host(host)}:{port}"
+    print(f"Veche {__version__} (all roles in one process) — data in {settings.data_dir.resolve()}")
+    print(f"  Open {url}  (camera and microphone need HTTPS, or http://localhost:{port} on this machine)")
+    if password_file is not None:
+        print(f"  First login: user `admin`, password in {password_file.resolve()}")
+    else:
+        print(
+            "  Log in with an existing administrator (create one: veche admin create-user LOGIN --admin ...)"
+        )
+    sys.stdout.flush()
+    uvicorn.run(create_app(container), host=host, port=port, log_level="warning", proxy_headers=True)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.role != "all":
+        print(
+            f"veche run {args.role}: running a single role needs the cluster (PostgreSQL + NATS) support, "
+            "which this version does not have yet. Use `veche run all --config FILE` or `veche up`.",
+            file=sys.stderr,
+        )
+        return 2
+    return cmd_up(args)
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        password = Path(args.password_file).read_text().strip()
+    except OSError as e:
+        print(f"Cannot read the password file: {e}", file=sys.stderr)
+        return 2
+
+    async def create() -> None:
+        container = Container(settings, ["base"])
+        try:
+            await container.get_database().migrate()
+            user = await container.get_auth().create_user(
+                login=args.login,
+                display_name=args.display_name or args.login,
+                email=args.email or "",
+                password=password,
+                is_admin=args.admin,
+            )
+            print(f"Created {'administrator' if user.is_admin else 'user'} {user.login} (id {user.id}).")
+        finally:
+            await container.get_database().close()
+
+    try:
+        asyncio.run(create())
+    except DomainError as e:
+        print(e.message, file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="veche", description="Veche video conferencing server.")
+    parser.add_argument("--version", action="version", version=f"veche {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run every role in one process on embedded defaults")
+    up.add_argument("--data-dir", help="where the database, secrets and Janus config live (default ./.veche)")
+    up.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    up.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
+    up.add_argument("--config", help="TOML configuration file")
+    up.set_defaults(func=cmd_up)
+
+    run = sub.add_parser("run", help="run one role with a configuration file")
+    run.add_argument("role", choices=["all", "manager", "base", "web", "app"])
+    run.add_argument("--config", required=True, help="TOML configuration file")
+    run.set_defaults(func=cmd_run)
+
+    admin = sub.add_parser("admin", help="administration commands").add_subparsers(
+        dest="admin_command", required=True
+    )
+    create = admin.add_parser("create-user", help="create a local user")
+    create.add_argument("login")
+    create.add_argument("--password-file", required=True, help="file whose first line is the password")
+    create.add_argument("--admin", action="store_true", help="make the user an administrator")
+    create.add_argument("--display-name")
+    create.add_argument("--email")
+    create.add_argument("--data-dir")
+    create.add_argument("--config", help="TOML configuration file")
+    create.set_defaults(func=cmd_create_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("VECHE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (FileNotFoundError, ValueError) as e:
+        print(f"veche: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Veche's configuration: one section per concern, read from a TOML file and ``VECHE_*`` environment variables.
+
+Secrets are never in the file itself: they are read from ``*_file`` paths (generated into the data directory by
+``veche up`` when absent).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from veche.config.janus import JanusConfig
+
+__all__ = [
+    "DatabaseConfig",
+    "HttpConfig",
+    "SecurityConfig",
+    "SignalingConfig",
+    "VecheSettings",
+    "load_settings",
+    "read_or_create_secret",
+]
+
+
+class HttpConfig(BaseModel):
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # The URL people open (behind a proxy, with TLS). Defaults to http://<host>:<port>.
+    public_url: str | None = None
+
+
+class DatabaseConfig(BaseModel):
+    # Empty: SQLite in the data directory. Otherwise an SQLAlchemy async URL, e.g. postgresql+asyncpg://...
+    url: str = ""
+    password_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, url: str) -> str:
+        if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("database.url must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return url
+
+
+class SecurityConfig(BaseModel):
+    # The cluster secret: signs join tickets and CSRF tokens. Generated into the data directory if unset.
+    secret_key_file: Path | None = None
+    session_ttl_hours: int = Field(default=12, ge=1, le=24 * 90)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=60.0, gt=0)
+    # Set when pages are served over HTTPS (directly or by a proxy): cookies get the Secure flag.
+    secure_cookies: bool = False
+
+
+class SignalingConfig(BaseModel):
+    # The WebSocket URL clients use for this app server; defaults to the web URL's host with /ws/v1.
+    public_url: str | None = None
+    # STUN/TURN servers handed to clients, as RTCIceServer objects.
+    ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+    room_bitrate_bps: int = Field(default=2_000_000, ge=64_000)
+
+
+class VecheSettings(BaseSettings):
+    """All settings. ``data_dir`` holds the SQLite file, generated secrets and Janus's generated config."""
+
+    model_config = SettingsConfigDict(env_prefix="VECHE_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Path(".veche")
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
+    signaling: SignalingConfig = Field(default_factory=SignalingConfig)
+    janus: JanusConfig = Field(default_factory=JanusConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = getattr(cls, "_toml_file", None)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'veche.db'}"
+
+    def secret_key(self) -> bytes:
+        path = self.security.secret_key_file or self.data_dir / "secret_key"
+        return read_or_create_secret(path).encode()
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> VecheSettings:
+    """Settings from (in order of precedence) ``overrides``, the environment, then ``config_file``."""
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"Configuration file {config_file} does not exist.")
+
+    class _FromFile(VecheSettings):
+        _toml_file = config_file
+
+    loaded = _FromFile(**overrides)
+    return VecheSettings.model_validate(loaded.model_dump())
+
+
+def read_or_create_secret(path: Path) -> str:
+    """Read a secret file, creating it (mode 0600, 256 random bits) the first time."""
+    if path.exists():
+        value = path.read_text().strip()
+        if not value:
+            raise ValueError(f"Secret file {path} is empty.")
+        return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(value + "\n")
+    return value

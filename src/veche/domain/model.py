@@ -1,0 +1,44 @@
+"""Value objects of the base role: users and conferences as the rest of the code sees them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = ["ConferenceAccess", "ConferenceType", "Conference", "User"]
+
+
+class ConferenceType(enum.StrEnum):
+    ALL_SEE_ALL = "all_see_all"  # everyone publishes
+    MODERATED = "moderated"  # only speakers (owner, moderators) publish
+
+
+class ConferenceAccess(enum.StrEnum):
+    OPEN = "open"  # every user of the organisation may join
+    INVITED = "invited"  # only invited users (and the owner, moderators)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    login: str
+    display_name: str
+    email: str
+    is_admin: bool
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Conference:
+    id: int
+    name: str
+    owner_id: int
+    type: ConferenceType
+    max_participants: int
+    guests_allowed: bool
+    access: ConferenceAccess
+    invite_code: str
+    created_at: datetime
+    invited: frozenset[int] = field(default_factory=frozenset)
+    moderators: frozenset[int] = field(default_factory=frozenset)

@@ -1,0 +1,153 @@
+"""Conference and chat persistence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from veche.domain.errors import Conflict, InvalidInput
+from veche.domain.model import Conference, ConferenceAccess, ConferenceType
+from veche.domain.room import ChatEntry
+from veche.storage.tables import ChatMessageRow, ConferenceMemberRow, ConferenceRow
+
+__all__ = ["ChatStore", "ConferenceStore"]
+
+
+def _aware(ts: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything Veche stores is UTC.
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def _conference(row: ConferenceRow, members: list[ConferenceMemberRow]) -> Conference:
+    return Conference(
+        id=row.id,
+        name=row.name,
+        owner_id=row.owner_id,
+        type=ConferenceType(row.type),
+        max_participants=row.max_participants,
+        guests_allowed=row.guests_allowed,
+        access=ConferenceAccess(row.access),
+        invite_code=row.invite_code,
+        created_at=_aware(row.created_at),
+        invited=frozenset(m.user_id for m in members if m.role == "invited"),
+        moderators=frozenset(m.user_id for m in members if m.role == "moderator"),
+    )
+
+
+class ConferenceStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def create(
+        self,
+        *,
+        name: str,
+        owner_id: int,
+        type: ConferenceType,
+        max_participants: int,
+        guests_allowed: bool,
+        access: ConferenceAccess,
+        invite_code: str,
+        invited: set[int],
+        moderators: set[int],
+        now: datetime,
+    ) -> Conference:
+        """Create a conference and its members in one transaction: all of it or nothing."""
+        row = ConferenceRow(
+            name=name,
+            owner_id=owner_id,
+            type=type.value,
+            max_participants=max_participants,
+            guests_allowed=guests_allowed,
+            access=access.value,
+            invite_code=invite_code,
+            created_at=now,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+                await session.flush()
+                members = [
+                    ConferenceMemberRow(conference_id=row.id, user_id=u, role="invited") for u in invited
+                ]
+                members += [
+                    ConferenceMemberRow(conference_id=row.id, user_id=u, role="moderator") for u in moderators
+                ]
+                session.add_all(members)
+                await session.flush()
+                return _conference(row, members)
+        except IntegrityError as e:
+            raise Conflict("The conference could not be created (a referenced user does not exist?).") from e
+
+    async def get(self, conference_id: int) -> Conference | None:
+        async with self._sessions() as session:
+            row = await session.get(ConferenceRow, conference_id)
+            if row is None:
+                return None
+            members = list(
+                await session.scalars(
+                    select(ConferenceMemberRow).where(ConferenceMemberRow.conference_id == conference_id)
+                )
+            )
+            return _conference(row, members)
+
+    async def by_invite_code(self, code: str) -> Conference | None:
+        async with self._sessions() as session:
+            conference_id = await session.scalar(
+                select(ConferenceRow.id).where(ConferenceRow.invite_code == code)
+            )
+        return await self.get(conference_id) if conference_id is not None else None
+
+    async def list_all(self, *, limit: int = 500) -> list[Conference]:
+        async with self._sessions() as session:
+            rows = list(await session.scalars(select(ConferenceRow).order_by(ConferenceRow.id).limit(limit)))
+            ids = [r.id for r in rows]
+            members = list(
+                await session.scalars(
+                    select(ConferenceMemberRow).where(ConferenceMemberRow.conference_id.in_(ids))
+                )
+            )
+        by_conf: dict[int, list[ConferenceMemberRow]] = {}
+        for m in members:
+            by_conf.setdefault(m.conference_id, []).append(m)
+        return [_conference(r, by_conf.get(r.id, [])) for r in rows]
+
+
+class ChatStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add(self, conference_id: int, entry: ChatEntry) -> None:
+        text = entry.text
+        if not text:
+            raise InvalidInput("A chat message cannot be empty.")
+        async with self._sessions.begin() as session:
+            session.add(
+                ChatMessageRow(
+                    conference_id=conference_id,
+                    sender=entry.sender,
+                    display_name=entry.display_name,
+                    text=text,
+                    created_at=datetime.fromisoformat(entry.ts),
+                )
+            )
+
+    async def recent(self, conference_id: int, limit: int = 100) -> list[ChatEntry]:
+        async with self._sessions() as session:
+            rows = list(
+                await session.scalars(
+                    select(ChatMessageRow)
+                    .where(ChatMessageRow.conference_id == conference_id)
+                    .order_by(ChatMessageRow.created_at.desc(), ChatMessageRow.id.desc())
+                    .limit(limit)
+                )
+            )
+        return [
+            ChatEntry(
+                sender=r.sender, display_name=r.display_name, text=r.text, ts=_aware(r.created_at).isoformat()
+            )
+            for r in reversed(rows)
+        ]

@@ -1,0 +1,19 @@
+"""Alembic environment: Veche runs migrations itself at start, on the connection it passes in."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from veche.storage.tables import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("Veche runs its migrations itself (veche up / veche run); use `veche db upgrade`.")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

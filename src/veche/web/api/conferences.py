@@ -1,0 +1,167 @@
+"""Conferences: create, list, join (users and guests by invite), and moderate live participants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from veche.base.conferences import NewConference
+from veche.bus.base import NoResponder
+from veche.bus.messages import (
+    CommandResult,
+    ListParticipants,
+    LiveParticipant,
+    ModerateParticipant,
+    ParticipantList,
+)
+from veche.domain.admission import may_manage
+from veche.domain.errors import Forbidden, NotFound
+from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User
+from veche.web.api.schemas import ConferenceIn, ConferenceOut, GuestJoinIn, JoinOut
+from veche.web.security import current_user
+
+router = APIRouter(tags=["conferences"])
+
+
+def base_url(request: Request) -> str:
+    configured = request.app.state.container.settings.http.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def signaling_url(request: Request) -> str:
+    configured = request.app.state.container.settings.signaling.public_url
+    if configured:
+        return str(configured)
+    scheme = "wss" if base_url(request).startswith("https") else "ws"
+    host = base_url(request).split("://", 1)[1]
+    return f"{scheme}://{host}/ws/v1"
+
+
+def _join_out(request: Request, conference: Conference, ticket: str) -> JoinOut:
+    return JoinOut(
+        conference={"id": conference.id, "name": conference.name, "type": conference.type.value},
+        signaling_url=signaling_url(request),
+        ticket=ticket,
+        ice_servers=request.app.state.container.settings.signaling.ice_servers,
+    )
+
+
+@router.post("/conferences", response_model=ConferenceOut, status_code=201, summary="Create a conference")
+async def create_conference(
+    body: ConferenceIn, request: Request, user: User = Depends(current_user)
+) -> ConferenceOut:
+    spec = NewConference(
+        name=body.name,
+        type=ConferenceType(body.type),
+        max_participants=body.max_participants,
+        guests_allowed=body.guests_allowed,
+        access=ConferenceAccess(body.access),
+        invited=frozenset(body.invited),
+        moderators=frozenset(body.moderators),
+        owner_id=body.owner_id,
+    )
+    conference = await request.app.state.container.get_conferences().create(user, spec)
+    return ConferenceOut.of(conference, base_url(request))
+
+
+@router.get("/conferences", response_model=list[ConferenceOut], summary="Conferences I may see and join")
+async def list_conferences(request: Request, user: User = Depends(current_user)) -> list[ConferenceOut]:
+    conferences = await request.app.state.container.get_conferences().list_visible(user)
+    return [ConferenceOut.of(c, base_url(request)) for c in conferences]
+
+
+@router.get("/conferences/{conference_id}", response_model=ConferenceOut, summary="One conference")
+async def get_conference(
+    conference_id: int, request: Request, user: User = Depends(current_user)
+) -> ConferenceOut:
+    conference = await request.app.state.container.get_conferences().get_visible(conference_id, user)
+    return ConferenceOut.of(conference, base_url(request))
+
+
+@router.post("/conferences/{conference_id}/join", response_model=JoinOut, summary="Get a join ticket")
+async def join_conference(
+    conference_id: int, request: Request, user: User = Depends(current_user)
+) -> JoinOut:
+    conference, ticket = await request.app.state.container.get_conferences().ticket_for_user(
+        conference_id, user
+    )
+    return _join_out(request, conference, ticket)
+
+
+@router.get("/invites/{code}", summary="What an invite link leads to (no login needed)")
+async def invite_info(code: str, request: Request) -> dict[str, Any]:
+    conference = await request.app.state.container.get_conferences().by_invite(code)
+    return {
+        "conference": {"id": conference.id, "name": conference.name},
+        "guests_allowed": conference.guests_allowed,
+    }
+
+
+@router.post("/invites/{code}/join", response_model=JoinOut, summary="Join as a guest by invite code")
+async def join_as_guest(code: str, body: GuestJoinIn, request: Request) -> JoinOut:
+    conference, ticket = await request.app.state.container.get_conferences().ticket_for_guest(
+        code, body.display_name
+    )
+    return _join_out(request, conference, ticket)
+
+
+async def _managed(request: Request, conference_id: int, user: User) -> Conference:
+    conference = await request.app.state.container.get_conferences().get_visible(conference_id, user)
+    if not may_manage(conference, user):
+        raise Forbidden("Only the owner, moderators and administrators may moderate this conference.")
+    return conference
+
+
+@router.get(
+    "/conferences/{conference_id}/participants",
+    response_model=list[LiveParticipant],
+    summary="Who is in the conference now",
+)
+async def live_participants(
+    conference_id: int, request: Request, user: User = Depends(current_user)
+) -> list[LiveParticipant]:
+    await request.app.state.container.get_conferences().get_visible(conference_id, user)
+    try:
+        reply = await request.app.state.container.get_bus().request(
+            ListParticipants(conference_id=conference_id)
+        )
+    except NoResponder:
+        return []
+    assert isinstance(reply, ParticipantList)
+    return reply.participants
+
+
+async def _moderate(request: Request, conference_id: int, participant: str, action: str, user: User) -> None:
+    await _managed(request, conference_id, user)
+    message = ModerateParticipant(
+        conference_id=conference_id, participant=participant, action=action, by=user.display_name
+    )
+    try:
+        reply = await request.app.state.container.get_bus().request(message)
+    except NoResponder as e:
+        raise NotFound(f"Participant {participant} is not in conference {conference_id}.") from e
+    if isinstance(reply, CommandResult) and not reply.ok:
+        raise NotFound(reply.message)
+
+
+@router.post(
+    "/conferences/{conference_id}/participants/{participant}/mute",
+    status_code=204,
+    summary="Mute a participant's microphone (moderators)",
+)
+async def mute_participant(
+    conference_id: int, participant: str, request: Request, user: User = Depends(current_user)
+) -> None:
+    await _moderate(request, conference_id, participant, "mute", user)
+
+
+@router.delete(
+    "/conferences/{conference_id}/participants/{participant}",
+    status_code=204,
+    summary="Remove a participant from the conference (moderators)",
+)
+async def remove_participant(
+    conference_id: int, participant: str, request: Request, user: User = Depends(current_user)
+) -> None:
+    await _moderate(request, conference_id, participant, "remove", user)

@@ -1,0 +1,118 @@
+"""Request and response bodies of the REST API (they make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from veche.domain.model import Conference, User
+
+__all__ = [
+    "ConferenceIn",
+    "ConferenceOut",
+    "GuestJoinIn",
+    "JoinOut",
+    "LoginIn",
+    "TokenOut",
+    "UserIn",
+    "UserOut",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(_In):
+    login: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserOut(BaseModel):
+    id: int
+    login: str
+    display_name: str
+    email: str
+    is_admin: bool
+    disabled: bool
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            login=user.login,
+            display_name=user.display_name,
+            email=user.email,
+            is_admin=user.is_admin,
+            disabled=user.disabled,
+        )
+
+
+class TokenOut(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    user: UserOut
+
+
+class UserIn(_In):
+    login: str = Field(min_length=2, max_length=64)
+    display_name: str = Field(min_length=1, max_length=128)
+    email: str = Field(default="", max_length=320)
+    password: str = Field(min_length=8, max_length=1024)
+    is_admin: bool = False
+
+
+class ConferenceIn(_In):
+    name: str = Field(min_length=1, max_length=256)
+    type: Literal["all_see_all", "moderated"] = "all_see_all"
+    max_participants: int = Field(default=50, ge=2, le=1000)
+    guests_allowed: bool = False
+    access: Literal["open", "invited"] = "open"
+    invited: list[int] = Field(default_factory=list, max_length=10_000)
+    moderators: list[int] = Field(default_factory=list, max_length=1000)
+    owner_id: int | None = None
+
+
+class ConferenceOut(BaseModel):
+    id: int
+    name: str
+    owner_id: int
+    type: str
+    max_participants: int
+    guests_allowed: bool
+    access: str
+    invited: list[int]
+    moderators: list[int]
+    invite_code: str
+    invite_url: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, conference: Conference, base_url: str) -> ConferenceOut:
+        return cls(
+            id=conference.id,
+            name=conference.name,
+            owner_id=conference.owner_id,
+            type=conference.type.value,
+            max_participants=conference.max_participants,
+            guests_allowed=conference.guests_allowed,
+            access=conference.access.value,
+            invited=sorted(conference.invited),
+            moderators=sorted(conference.moderators),
+            invite_code=conference.invite_code,
+            invite_url=f"{base_url}/join/{conference.invite_code}",
+            created_at=conference.created_at,
+        )
+
+
+class GuestJoinIn(_In):
+    display_name: str = Field(min_length=1, max_length=64)
+
+
+class JoinOut(BaseModel):
+    conference: dict[str, Any]
+    signaling_url: str
+    ticket: str
+    ice_servers: list[dict[str, Any]]

@@ -1,0 +1,77 @@
+"""The ASGI application of one process: REST API, pages, static client and (with the app role) signaling."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request, Response, WebSocket
+from fastapi.staticfiles import StaticFiles
+
+from veche import __version__
+from veche.container import Container
+from veche.web.api import auth, conferences, health, users
+from veche.web.errors import install_error_handlers
+from veche.web.pages import router as pages_router
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
+}
+
+
+def create_app(container: Container) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await container.start()
+        try:
+            yield
+        finally:
+            await container.stop()
+
+    app = FastAPI(
+        title="Veche",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (health, auth, users, conferences):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+
+    if "app" in container.roles:
+        from veche.app.signaling import serve_signaling
+
+        @app.websocket("/ws/v1")
+        async def signaling(websocket: WebSocket) -> None:
+            await serve_signaling(websocket, container.get_app_service(), container.get_secret_key())
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

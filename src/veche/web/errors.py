@@ -1,0 +1,59 @@
+"""Maps named errors to HTTP status codes and one JSON shape: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from veche.bus.base import NoResponder
+from veche.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+)
+
+__all__ = ["install_error_handlers", "error_body"]
+
+STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    AuthenticationFailed: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
+}
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+        if isinstance(exc, AuthenticationFailed):
+            headers = {"WWW-Authenticate": "Bearer"}
+        return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        return JSONResponse(
+            error_body("invalid_input", "Invalid request. " + "; ".join(problems)), status_code=422
+        )
+
+    @app.exception_handler(NoResponder)
+    async def _no_responder(_request: Request, exc: NoResponder) -> JSONResponse:
+        return JSONResponse(
+            error_body("not_running", "The conference is not running right now."), status_code=404
+        )

@@ -1,0 +1,267 @@
+"""Server-rendered pages: login, home, admin console, and the shells of the conference client."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from veche.base.conferences import NewConference
+from veche.domain.errors import DomainError, Forbidden
+from veche.domain.model import ConferenceAccess, ConferenceType, User
+from veche.web.api.auth import client_address
+from veche.web.security import SESSION_COOKIE, csrf_token_for
+
+__all__ = ["router"]
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+
+LOGIN_CSRF_COOKIE = "veche_login_csrf"
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.app.state.container.settings.security.secure_cookies)
+
+
+async def _page_user(request: Request) -> tuple[User, str] | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    user = await request.app.state.container.get_auth().authenticate(token)
+    return (user, token) if user else None
+
+
+def _csrf(request: Request, token: str) -> str:
+    return csrf_token_for(token, request.app.state.container.get_secret_key())
+
+
+def _check_form_csrf(request: Request, token: str, sent: str) -> None:
+    if not hmac.compare_digest(sent, _csrf(request, token)):
+        raise Forbidden("The form expired (CSRF check failed). Reload the page and try again.")
+
+
+def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/") -> Response:
+    nonce = secrets.token_urlsafe(16)
+    response = _render(request, "login.html", next=_safe_next(next), csrf=nonce, error=None)
+    response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", secure=_secure(request))
+    return response
+
+
+def _safe_next(target: str) -> str:
+    # Only local paths: never redirect to another site after login.
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request,
+    login: str = Form(""),
+    password: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form("/"),
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return _render(
+            request,
+            "login.html",
+            403,
+            next=_safe_next(next),
+            csrf=expected,
+            error="The form expired. Try again.",
+        )
+    auth = request.app.state.container.get_auth()
+    try:
+        result = await auth.login(login, password, client=client_address(request), kind="cookie")
+    except DomainError as e:
+        return _render(
+            request, "login.html", 401, next=_safe_next(next), csrf=expected, error=e.message, login=login
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    ttl = request.app.state.container.settings.security.session_ttl_hours * 3600
+    response.set_cookie(
+        SESSION_COOKIE, result.token, max_age=ttl, httponly=True, samesite="lax", secure=_secure(request)
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf_token: str = Form("")) -> Response:
+    found = await _page_user(request)
+    if found:
+        _check_form_csrf(request, found[1], csrf_token)
+        await request.app.state.container.get_auth().logout(found[1])
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    found = await _page_user(request)
+    if not found:
+        return _to_login(request)
+    user, token = found
+    conferences = await request.app.state.container.get_conferences().list_visible(user)
+    return _render(request, "home.html", user=user, conferences=conferences, csrf=_csrf(request, token))
+
+
+@router.get("/admin")
+async def admin(request: Request, error: str | None = None, notice: str | None = None) -> Response:
+    found = await _page_user(request)
+    if not found:
+        return _to_login(request)
+    user, token = found
+    if not user.is_admin:
+        return _render(
+            request,
+            "message.html",
+            403,
+            title="Not allowed",
+            message="Only administrators may open the console.",
+        )
+    container = request.app.state.container
+    return _render(
+        request,
+        "admin.html",
+        user=user,
+        users=await container.get_user_store().list(limit=1000),
+        conferences=await container.get_conferences().list_visible(user),
+        csrf=_csrf(request, token),
+        error=error,
+        notice=notice,
+    )
+
+
+async def _admin_form(request: Request, csrf_token: str) -> User | Response:
+    found = await _page_user(request)
+    if not found:
+        return _to_login(request)
+    user, token = found
+    _check_form_csrf(request, token, csrf_token)
+    if not user.is_admin:
+        raise Forbidden("Only administrators may do this.")
+    return user
+
+
+@router.post("/admin/users")
+async def admin_create_user(
+    request: Request,
+    login: str = Form(...),
+    display_name: str = Form(...),
+    email: str = Form(""),
+    password: str = Form(...),
+    is_admin: bool = Form(False),
+    csrf_token: str = Form(""),
+) -> Response:
+    admin_user = await _admin_form(request, csrf_token)
+    if isinstance(admin_user, Response):
+        return admin_user
+    try:
+        created = await request.app.state.container.get_auth().create_user(
+            login=login, display_name=display_name, email=email, password=password, is_admin=is_admin
+        )
+    except DomainError as e:
+        return await admin(request, error=e.message)
+    return RedirectResponse(f"/admin?notice=User {created.login} created", status_code=303)
+
+
+@router.post("/admin/conferences")
+async def admin_create_conference(
+    request: Request,
+    name: str = Form(...),
+    type: str = Form("all_see_all"),
+    max_participants: int = Form(50),
+    guests_allowed: bool = Form(False),
+    access: str = Form("open"),
+    invited: str = Form(""),
+    moderators: str = Form(""),
+    csrf_token: str = Form(""),
+) -> Response:
+    admin_user = await _admin_form(request, csrf_token)
+    if isinstance(admin_user, Response):
+        return admin_user
+    try:
+        users = {
+            u.login.lower(): u.id
+            for u in await request.app.state.container.get_user_store().list(limit=100_000)
+        }
+        spec = NewConference(
+            name=name,
+            type=ConferenceType(type),
+            max_participants=max_participants,
+            guests_allowed=guests_allowed,
+            access=ConferenceAccess(access),
+            invited=frozenset(_user_ids(invited, users)),
+            moderators=frozenset(_user_ids(moderators, users)),
+        )
+        conference = await request.app.state.container.get_conferences().create(admin_user, spec)
+    except (DomainError, ValueError) as e:
+        return await admin(request, error=getattr(e, "message", str(e)))
+    return RedirectResponse(f"/admin?notice=Conference {conference.name} created", status_code=303)
+
+
+def _user_ids(logins: str, users: dict[str, int]) -> list[int]:
+    ids = []
+    for login in (x.strip().lower() for x in logins.replace(";", ",").split(",")):
+        if not login:
+            continue
+        if login not in users:
+            raise ValueError(f"Unknown user “{login}”.")
+        ids.append(users[login])
+    return ids
+
+
+@router.get("/c/{conference_id}")
+async def conference_page(conference_id: int, request: Request) -> Response:
+    found = await _page_user(request)
+    if not found:
+        return _to_login(request)
+    user, token = found
+    try:
+        conference = await request.app.state.container.get_conferences().get(conference_id)
+        name = conference.name
+    except DomainError:
+        name = f"Conference {conference_id}"
+    return _render(
+        request,
+        "conference.html",
+        join_url=f"/api/v1/conferences/{conference_id}/join",
+        csrf=_csrf(request, token),
+        guest=False,
+        name=name,
+        user=user,
+    )
+
+
+@router.get("/join/{code}")
+async def guest_page(code: str, request: Request) -> Response:
+    try:
+        conference = await request.app.state.container.get_conferences().by_invite(code)
+    except DomainError as e:
+        return _render(request, "message.html", 404, title="Invite not valid", message=e.message)
+    return _render(
+        request,
+        "conference.html",
+        join_url=f"/api/v1/invites/{code}/join",
+        csrf="",
+        guest=True,
+        name=conference.name,
+        user=None,
+    )
