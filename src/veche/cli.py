@@ -84,9 +84,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if password_file is not None:
         print(f"  First login: user `admin`, password in {password_file.resolve()}")
     else:
-        print(
-            "  Log in with an existing administrator (create one: veche admin create-user LOGIN --admin ...)"
-        )
+        print("  Log in with an existing administrator (create one: veche admin create-user LOGIN --admin ...)")
     sys.stdout.flush()
     uvicorn.run(create_app(container), host=host, port=port, log_level="warning", proxy_headers=True)
     return 0
@@ -151,9 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True, help="TOML configuration file")
     run.set_defaults(func=cmd_run)
 
-    admin = sub.add_parser("admin", help="administration commands").add_subparsers(
-        dest="admin_command", required=True
-    )
+    admin = sub.add_parser("admin", help="administration commands").add_subparsers(dest="admin_command", required=True)
     create = admin.add_parser("create-user", help="create a local user")
     create.add_argument("login")
     create.add_argument("--password-file", required=True, help="file whose first line is the password")

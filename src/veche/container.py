@@ -58,9 +58,7 @@ class Container:
             SessionStore(self.get_database().sessions),
             utc_now,
             session_ttl=timedelta(hours=security.session_ttl_hours),
-            throttle=LoginThrottle(
-                max_failures=security.login_max_failures, window_s=security.login_window_s
-            ),
+            throttle=LoginThrottle(max_failures=security.login_max_failures, window_s=security.login_window_s),
         )
 
     @functools.cache  # noqa: B019

@@ -105,12 +105,8 @@ class ConferenceRoom:
                 "chat": [_chat_json(c) for c in self.state.chat],
             }
         )
-        self._broadcast(
-            {"type": "participant_joined", "participant": _participant_json(participant)}, participant.id
-        )
-        logger.info(
-            "conference %s: %s joined (%s)", self.conference_id, participant.id, participant.role.value
-        )
+        self._broadcast({"type": "participant_joined", "participant": _participant_json(participant)}, participant.id)
+        logger.info("conference %s: %s joined (%s)", self.conference_id, participant.id, participant.role.value)
         return participant
 
     async def leave(self, participant_id: str) -> None:

@@ -36,9 +36,7 @@ HEARTBEAT_INTERVAL_S = 1.0
 
 
 class AppService:
-    def __init__(
-        self, engine: MediaEngine, bus: Bus, *, server_id: str, roles: list[str], bitrate_bps: int
-    ) -> None:
+    def __init__(self, engine: MediaEngine, bus: Bus, *, server_id: str, roles: list[str], bitrate_bps: int) -> None:
         self.engine = engine
         self._bus = bus
         self._server_id = server_id

@@ -83,9 +83,7 @@ async def _join(
     if not isinstance(message, Join):
         raise SignalError("not_joined", "The first message must be `join`.", request_id)
     if message.v != PROTOCOL_VERSION:
-        raise SignalError(
-            "unsupported_version", f"This server speaks protocol version {PROTOCOL_VERSION}.", request_id
-        )
+        raise SignalError("unsupported_version", f"This server speaks protocol version {PROTOCOL_VERSION}.", request_id)
     try:
         ticket = decode_ticket(message.ticket, key, time.time())
     except TicketError as e:

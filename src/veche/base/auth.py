@@ -72,12 +72,10 @@ class AuthService:
     def hash_password(password: str) -> str:
         return _hasher.hash(password)
 
-    async def create_user(
-        self, *, login: str, display_name: str, email: str, password: str, is_admin: bool
-    ) -> User:
+    async def create_user(self, *, login: str, display_name: str, email: str, password: str, is_admin: bool) -> User:
         validate_new_user(login, display_name, email, password)
         return await self._users.create(
-            login=login,
+            login=login.lower(),  # logins are case-insensitive, as in directories
             display_name=display_name.strip(),
             email=email,
             password_hash=self.hash_password(password),

@@ -16,9 +16,7 @@ class ChatArchive:
         bus.subscribe(ChatPosted, self._on_chat)
 
     async def _on_chat(self, message: ChatPosted) -> None:
-        entry = ChatEntry(
-            sender=message.sender, display_name=message.display_name, text=message.text, ts=message.ts
-        )
+        entry = ChatEntry(sender=message.sender, display_name=message.display_name, text=message.text, ts=message.ts)
         await self._store.add(message.conference_id, entry)
 
     async def history(self, conference_id: int, limit: int = 100) -> list[ChatEntry]:

@@ -31,9 +31,7 @@ class NewConference:
 
 
 class ConferenceService:
-    def __init__(
-        self, conferences: ConferenceStore, users: UserStore, clock: Clock, ticket_key: bytes
-    ) -> None:
+    def __init__(self, conferences: ConferenceStore, users: UserStore, clock: Clock, ticket_key: bytes) -> None:
         self._conferences = conferences
         self._users = users
         self._clock = clock

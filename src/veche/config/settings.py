@@ -90,10 +90,9 @@ class VecheSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = getattr(cls, "_toml_file", None)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
         return tuple(sources)
 
     @property
@@ -111,7 +110,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> VecheSet
         raise FileNotFoundError(f"Configuration file {config_file} does not exist.")
 
     class _FromFile(VecheSettings):
-        _toml_file = config_file
+        model_config = SettingsConfigDict(**{**VecheSettings.model_config, "toml_file": config_file})
 
     loaded = _FromFile(**overrides)
     return VecheSettings.model_validate(loaded.model_dump())

@@ -46,9 +46,7 @@ def admit_user(conference: Conference, user: User) -> ParticipantRole:
 def admit_guest(conference: Conference) -> ParticipantRole:
     """The role a guest joins with, or :class:`Forbidden` when guests are not allowed."""
     if not conference.guests_allowed:
-        raise Forbidden(
-            f"The conference “{conference.name}” does not allow guests. Ask its owner for an account."
-        )
+        raise Forbidden(f"The conference “{conference.name}” does not allow guests. Ask its owner for an account.")
     if conference.type is ConferenceType.MODERATED:
         return ParticipantRole.LISTENER
     return ParticipantRole.SPEAKER

@@ -70,12 +70,8 @@ class ConferenceStore:
             async with self._sessions.begin() as session:
                 session.add(row)
                 await session.flush()
-                members = [
-                    ConferenceMemberRow(conference_id=row.id, user_id=u, role="invited") for u in invited
-                ]
-                members += [
-                    ConferenceMemberRow(conference_id=row.id, user_id=u, role="moderator") for u in moderators
-                ]
+                members = [ConferenceMemberRow(conference_id=row.id, user_id=u, role="invited") for u in invited]
+                members += [ConferenceMemberRow(conference_id=row.id, user_id=u, role="moderator") for u in moderators]
                 session.add_all(members)
                 await session.flush()
                 return _conference(row, members)
@@ -96,9 +92,7 @@ class ConferenceStore:
 
     async def by_invite_code(self, code: str) -> Conference | None:
         async with self._sessions() as session:
-            conference_id = await session.scalar(
-                select(ConferenceRow.id).where(ConferenceRow.invite_code == code)
-            )
+            conference_id = await session.scalar(select(ConferenceRow.id).where(ConferenceRow.invite_code == code))
         return await self.get(conference_id) if conference_id is not None else None
 
     async def list_all(self, *, limit: int = 500) -> list[Conference]:
@@ -106,9 +100,7 @@ class ConferenceStore:
             rows = list(await session.scalars(select(ConferenceRow).order_by(ConferenceRow.id).limit(limit)))
             ids = [r.id for r in rows]
             members = list(
-                await session.scalars(
-                    select(ConferenceMemberRow).where(ConferenceMemberRow.conference_id.in_(ids))
-                )
+                await session.scalars(select(ConferenceMemberRow).where(ConferenceMemberRow.conference_id.in_(ids)))
             )
         by_conf: dict[int, list[ConferenceMemberRow]] = {}
         for m in members:
@@ -146,8 +138,6 @@ class ChatStore:
                 )
             )
         return [
-            ChatEntry(
-                sender=r.sender, display_name=r.display_name, text=r.text, ts=_aware(r.created_at).isoformat()
-            )
+            ChatEntry(sender=r.sender, display_name=r.display_name, text=r.text, ts=_aware(r.created_at).isoformat())
             for r in reversed(rows)
         ]

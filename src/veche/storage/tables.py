@@ -72,9 +72,7 @@ class ConferenceMemberRow(Base):
     """An invited user or a moderator of a conference."""
 
     __tablename__ = "conference_members"
-    conference_id: Mapped[int] = mapped_column(
-        ForeignKey("conferences.id", ondelete="CASCADE"), primary_key=True
-    )
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)  # "invited" | "moderator"
 

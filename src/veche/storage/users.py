@@ -97,14 +97,10 @@ class SessionStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def create(
-        self, *, token_hash: str, user_id: int, kind: str, now: datetime, expires_at: datetime
-    ) -> None:
+    async def create(self, *, token_hash: str, user_id: int, kind: str, now: datetime, expires_at: datetime) -> None:
         async with self._sessions.begin() as session:
             session.add(
-                SessionRow(
-                    token_hash=token_hash, user_id=user_id, kind=kind, created_at=now, expires_at=expires_at
-                )
+                SessionRow(token_hash=token_hash, user_id=user_id, kind=kind, created_at=now, expires_at=expires_at)
             )
 
     async def user_for(self, token_hash: str, now: datetime) -> User | None:

@@ -64,9 +64,7 @@ def create_app(container: Container) -> FastAPI:
             await serve_signaling(websocket, container.get_app_service(), container.get_secret_key())
 
     @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)

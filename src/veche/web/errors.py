@@ -48,12 +48,8 @@ def install_error_handlers(app: FastAPI) -> None:
         for err in exc.errors()[:5]:
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
-        return JSONResponse(
-            error_body("invalid_input", "Invalid request. " + "; ".join(problems)), status_code=422
-        )
+        return JSONResponse(error_body("invalid_input", "Invalid request. " + "; ".join(problems)), status_code=422)
 
     @app.exception_handler(NoResponder)
     async def _no_responder(_request: Request, exc: NoResponder) -> JSONResponse:
-        return JSONResponse(
-            error_body("not_running", "The conference is not running right now."), status_code=404
-        )
+        return JSONResponse(error_body("not_running", "The conference is not running right now."), status_code=404)

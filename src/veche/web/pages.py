@@ -89,9 +89,7 @@ async def login_submit(
     try:
         result = await auth.login(login, password, client=client_address(request), kind="cookie")
     except DomainError as e:
-        return _render(
-            request, "login.html", 401, next=_safe_next(next), csrf=expected, error=e.message, login=login
-        )
+        return _render(request, "login.html", 401, next=_safe_next(next), csrf=expected, error=e.message, login=login)
     response = RedirectResponse(_safe_next(next), status_code=303)
     ttl = request.app.state.container.settings.security.session_ttl_hours * 3600
     response.set_cookie(
@@ -198,10 +196,7 @@ async def admin_create_conference(
     if isinstance(admin_user, Response):
         return admin_user
     try:
-        users = {
-            u.login.lower(): u.id
-            for u in await request.app.state.container.get_user_store().list(limit=100_000)
-        }
+        users = {u.login.lower(): u.id for u in await request.app.state.container.get_user_store().list(limit=100_000)}
         spec = NewConference(
             name=name,
             type=ConferenceType(type),

@@ -67,9 +67,7 @@ async def optional_caller(request: Request) -> Caller | None:
 
 async def current_caller(caller: Caller | None = Depends(optional_caller)) -> Caller:
     if caller is None:
-        raise AuthenticationFailed(
-            "Log in first: send `Authorization: Bearer <token>` from POST /api/v1/auth/token."
-        )
+        raise AuthenticationFailed("Log in first: send `Authorization: Bearer <token>` from POST /api/v1/auth/token.")
     return caller
 
 

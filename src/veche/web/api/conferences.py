@@ -48,9 +48,7 @@ def _join_out(request: Request, conference: Conference, ticket: str) -> JoinOut:
 
 
 @router.post("/conferences", response_model=ConferenceOut, status_code=201, summary="Create a conference")
-async def create_conference(
-    body: ConferenceIn, request: Request, user: User = Depends(current_user)
-) -> ConferenceOut:
+async def create_conference(body: ConferenceIn, request: Request, user: User = Depends(current_user)) -> ConferenceOut:
     spec = NewConference(
         name=body.name,
         type=ConferenceType(body.type),
@@ -72,20 +70,14 @@ async def list_conferences(request: Request, user: User = Depends(current_user))
 
 
 @router.get("/conferences/{conference_id}", response_model=ConferenceOut, summary="One conference")
-async def get_conference(
-    conference_id: int, request: Request, user: User = Depends(current_user)
-) -> ConferenceOut:
+async def get_conference(conference_id: int, request: Request, user: User = Depends(current_user)) -> ConferenceOut:
     conference = await request.app.state.container.get_conferences().get_visible(conference_id, user)
     return ConferenceOut.of(conference, base_url(request))
 
 
 @router.post("/conferences/{conference_id}/join", response_model=JoinOut, summary="Get a join ticket")
-async def join_conference(
-    conference_id: int, request: Request, user: User = Depends(current_user)
-) -> JoinOut:
-    conference, ticket = await request.app.state.container.get_conferences().ticket_for_user(
-        conference_id, user
-    )
+async def join_conference(conference_id: int, request: Request, user: User = Depends(current_user)) -> JoinOut:
+    conference, ticket = await request.app.state.container.get_conferences().ticket_for_user(conference_id, user)
     return _join_out(request, conference, ticket)
 
 
@@ -100,9 +92,7 @@ async def invite_info(code: str, request: Request) -> dict[str, Any]:
 
 @router.post("/invites/{code}/join", response_model=JoinOut, summary="Join as a guest by invite code")
 async def join_as_guest(code: str, body: GuestJoinIn, request: Request) -> JoinOut:
-    conference, ticket = await request.app.state.container.get_conferences().ticket_for_guest(
-        code, body.display_name
-    )
+    conference, ticket = await request.app.state.container.get_conferences().ticket_for_guest(code, body.display_name)
     return _join_out(request, conference, ticket)
 
 
@@ -123,9 +113,7 @@ async def live_participants(
 ) -> list[LiveParticipant]:
     await request.app.state.container.get_conferences().get_visible(conference_id, user)
     try:
-        reply = await request.app.state.container.get_bus().request(
-            ListParticipants(conference_id=conference_id)
-        )
+        reply = await request.app.state.container.get_bus().request(ListParticipants(conference_id=conference_id))
     except NoResponder:
         return []
     assert isinstance(reply, ParticipantList)

@@ -66,9 +66,7 @@ def upgrade() -> None:
         sa.Column(
             "conference_id",
             sa.Integer,
-            sa.ForeignKey(
-                "conferences.id", ondelete="CASCADE", name="fk_conference_members_conference_id_conferences"
-            ),
+            sa.ForeignKey("conferences.id", ondelete="CASCADE", name="fk_conference_members_conference_id_conferences"),
             primary_key=True,
         ),
         sa.Column(
@@ -85,9 +83,7 @@ def upgrade() -> None:
         sa.Column(
             "conference_id",
             sa.Integer,
-            sa.ForeignKey(
-                "conferences.id", ondelete="CASCADE", name="fk_chat_messages_conference_id_conferences"
-            ),
+            sa.ForeignKey("conferences.id", ondelete="CASCADE", name="fk_chat_messages_conference_id_conferences"),
             nullable=False,
         ),
         sa.Column("sender", sa.String(128), nullable=False),
