@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("VECHE_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
