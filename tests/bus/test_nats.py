@@ -1,0 +1,301 @@
+"""The NATS bus against a real throwaway ``nats-server``: same semantics as the in-process bus."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from tests.support.nats_server import ThrowawayNats
+from veche.bus import messages
+from veche.bus.base import BusError, NoResponder
+from veche.bus.envelope import Fault, FaultKind, decode_message, decode_reply, encode_fault, encode_message
+from veche.bus.messages import (
+    BusMessage,
+    ChatPosted,
+    CommandResult,
+    EngineStatus,
+    ListParticipants,
+    LiveParticipant,
+    ModerateParticipant,
+    ParticipantList,
+    ServerHeartbeat,
+)
+from veche.bus.nats import BusDisconnected, NatsBus, addressed_subject
+
+SAMPLES: list[BusMessage] = [
+    ServerHeartbeat(
+        server_id="app-1",
+        roles=["app"],
+        software_version="0.1.0",
+        host="10.0.0.5",
+        pid=4242,
+        sent_at=1700000000.25,
+        media_engine=EngineStatus(name="janus", version="1.1.2", up=True, pid=4243),
+        conferences=2,
+        participants=7,
+    ),
+    ChatPosted(conference_id=3, sender="u:1", display_name="Анна", text="привет \u2014 hi", ts="2024-05-01T10:00:00Z"),
+    ModerateParticipant(conference_id=3, participant="p-9", action="mute", by="Boris"),
+    ListParticipants(conference_id=3),
+    ParticipantList(
+        participants=[
+            LiveParticipant(
+                id="p-9", display_name="Guest", guest=True, role="guest", audio=True, video=False, force_muted=True
+            )
+        ]
+    ),
+    CommandResult(ok=False, code="not_found", message="No such participant."),
+]
+
+Connect = Callable[..., Awaitable[NatsBus]]
+
+
+def test_every_declared_message_class_has_a_sample() -> None:
+    declared = {
+        cls
+        for _, cls in inspect.getmembers(messages, inspect.isclass)
+        if issubclass(cls, BusMessage) and cls is not BusMessage
+    }
+    assert declared == {type(sample) for sample in SAMPLES}
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda m: type(m).__name__)
+def test_message_round_trips_through_json(sample: BusMessage) -> None:
+    data = encode_message(sample)
+    assert decode_message(data, type(sample)) == sample
+    assert decode_reply(data) == sample
+
+
+def test_fault_round_trips() -> None:
+    fault = decode_reply(encode_fault(FaultKind.FAILED, "app-1", "RuntimeError: boom"))
+    assert fault == Fault(fault=FaultKind.FAILED, sender="app-1", detail="RuntimeError: boom")
+
+
+def test_server_id_must_be_one_subject_token() -> None:
+    assert addressed_subject("veche.conference.moderate", "app-1") == "veche.conference.moderate.to.app-1"
+    with pytest.raises(ValueError, match="cannot address"):
+        addressed_subject("veche.conference.moderate", "app.1")
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[Connect]:
+    """Connect buses (each its own NATS connection, like separate processes); all closed afterwards."""
+    buses: list[NatsBus] = []
+
+    async def _connect(server: ThrowawayNats, server_id: str | None = None) -> NatsBus:
+        bus = await NatsBus.connect(server.url, server_id=server_id, reconnect_wait_s=0.1, first_connect_wait_s=5)
+        assert bus.is_connected
+        buses.append(bus)
+        return bus
+
+    yield _connect
+    for bus in buses:
+        await bus.close()
+
+
+async def _eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_every_message_class_is_published_to_another_process(
+    nats_server: ThrowawayNats, connect: Connect
+) -> None:
+    sender, receiver = await connect(nats_server), await connect(nats_server)
+    received: list[BusMessage] = []
+
+    async def collect(message: BusMessage) -> None:
+        received.append(message)
+
+    for sample in SAMPLES:
+        receiver.subscribe(type(sample), collect)
+    await receiver.flush()
+    for sample in SAMPLES:
+        await sender.publish(sample)
+    await _eventually(lambda: len(received) == len(SAMPLES))
+    assert received == SAMPLES
+
+
+async def test_request_gets_the_answer_of_the_server_that_owns_it(nats_server: ThrowawayNats, connect: Connect) -> None:
+    manager, app1, app2 = (
+        await connect(nats_server),
+        await connect(nats_server, "app-1"),
+        await connect(nats_server, "app-2"),
+    )
+
+    async def not_mine(_m: ListParticipants) -> BusMessage | None:
+        return None
+
+    async def mine(m: ListParticipants) -> BusMessage | None:
+        return ParticipantList(participants=[]) if m.conference_id == 7 else None
+
+    app1.handle(ListParticipants, not_mine)
+    app2.handle(ListParticipants, mine)
+    await app1.flush()
+    await app2.flush()
+    assert await manager.request(ListParticipants(conference_id=7)) == ParticipantList(participants=[])
+    with pytest.raises(NoResponder, match="No server answered veche.conference.participants within 0.3 s"):
+        await manager.request(ListParticipants(conference_id=8), timeout_s=0.3)
+
+
+async def test_request_nobody_handles_fails_at_once(nats_server: ThrowawayNats, connect: Connect) -> None:
+    manager = await connect(nats_server)
+    with pytest.raises(NoResponder, match="nobody handles it"):
+        await asyncio.wait_for(manager.request(ListParticipants(conference_id=1), timeout_s=30), 5)
+
+
+async def test_a_failing_handler_is_reported_unless_another_answers(
+    nats_server: ThrowawayNats, connect: Connect
+) -> None:
+    manager, app1 = await connect(nats_server), await connect(nats_server, "app-1")
+
+    async def broken(_m: ModerateParticipant) -> BusMessage | None:
+        raise RuntimeError("janus went away")
+
+    app1.handle(ModerateParticipant, broken)
+    await app1.flush()
+    with pytest.raises(BusError, match="app-1: RuntimeError: janus went away"):
+        await manager.request(ModerateParticipant(conference_id=1, participant="p", action="mute", by="x"), 0.3)
+
+    app2 = await connect(nats_server, "app-2")
+
+    async def works(_m: ModerateParticipant) -> BusMessage | None:
+        return CommandResult(ok=True)
+
+    app2.handle(ModerateParticipant, works)
+    await app2.flush()
+    reply = await manager.request(ModerateParticipant(conference_id=1, participant="p", action="mute", by="x"), 1)
+    assert reply == CommandResult(ok=True)
+
+
+async def test_command_to_one_server_is_acknowledged_by_that_server(
+    nats_server: ThrowawayNats, connect: Connect
+) -> None:
+    manager = await connect(nats_server)
+    servers = {sid: await connect(nats_server, sid) for sid in ("app-1", "app-2")}
+    for sid, bus in servers.items():
+
+        async def acknowledge(m: ModerateParticipant, sid: str = sid) -> BusMessage | None:
+            return CommandResult(ok=True, message=f"{m.action} done by {sid}")
+
+        bus.handle(ModerateParticipant, acknowledge)
+        await bus.flush()
+    command = ModerateParticipant(conference_id=1, participant="p", action="remove", by="admin")
+    assert await manager.request_to("app-2", command) == CommandResult(ok=True, message="remove done by app-2")
+    assert await manager.request_to("app-1", command) == CommandResult(ok=True, message="remove done by app-1")
+
+
+async def test_command_to_a_server_that_declines_fails_naming_it(nats_server: ThrowawayNats, connect: Connect) -> None:
+    manager, app1 = await connect(nats_server), await connect(nats_server, "app-1")
+
+    async def not_mine(_m: ListParticipants) -> BusMessage | None:
+        return None
+
+    app1.handle(ListParticipants, not_mine)
+    await app1.flush()
+    with pytest.raises(NoResponder, match="Server app-1 does not handle this veche.conference.participants"):
+        await asyncio.wait_for(manager.request_to("app-1", ListParticipants(conference_id=1), timeout_s=30), 5)
+
+
+async def test_command_to_a_dead_server_fails_naming_it(nats_server: ThrowawayNats, connect: Connect) -> None:
+    manager, app3 = await connect(nats_server), await connect(nats_server, "app-3")
+
+    async def acknowledge(_m: ModerateParticipant) -> BusMessage | None:
+        return CommandResult(ok=True)
+
+    app3.handle(ModerateParticipant, acknowledge)
+    await app3.flush()
+    command = ModerateParticipant(conference_id=1, participant="p", action="mute", by="admin")
+    assert await manager.request_to("app-3", command) == CommandResult(ok=True)
+    await app3.close()  # its connection is gone, as when the process is killed
+    with pytest.raises(NoResponder, match="Server app-3 is not on the bus"):
+        await asyncio.wait_for(manager.request_to("app-3", command, timeout_s=1.0), 5)
+
+
+async def test_publish_to_reaches_only_that_server(nats_server: ThrowawayNats, connect: Connect) -> None:
+    manager = await connect(nats_server)
+    servers = {sid: await connect(nats_server, sid) for sid in ("app-1", "app-2")}
+    seen: list[tuple[str, bool]] = []
+    for sid, bus in servers.items():
+
+        async def collect(m: CommandResult, sid: str = sid) -> None:
+            seen.append((sid, m.ok))
+
+        bus.subscribe(CommandResult, collect)
+        await bus.flush()
+    await manager.publish_to("app-2", CommandResult(ok=True))
+    await manager.publish(CommandResult(ok=False))
+    await _eventually(lambda: len(seen) == 3)
+    assert sorted(seen) == [("app-1", False), ("app-2", False), ("app-2", True)]
+
+
+async def test_bus_survives_a_nats_restart(own_nats_server: ThrowawayNats, connect: Connect) -> None:
+    sender, receiver = await connect(own_nats_server), await connect(own_nats_server, "app-1")
+    received: list[str] = []
+
+    async def collect(m: CommandResult) -> None:
+        received.append(m.message)
+
+    async def answer(_m: ListParticipants) -> BusMessage | None:
+        return ParticipantList(participants=[])
+
+    receiver.subscribe(CommandResult, collect)
+    receiver.handle(ListParticipants, answer)
+    await receiver.flush()
+
+    own_nats_server.kill()
+    await _eventually(lambda: not sender.is_connected and not receiver.is_connected)
+    await sender.publish(CommandResult(ok=True, message="while down"))  # dropped, does not raise
+    with pytest.raises(BusDisconnected):
+        await sender.request(ListParticipants(conference_id=1))
+
+    own_nats_server.restart()
+    assert await sender.wait_connected(10) and await receiver.wait_connected(10)
+    await receiver.flush()
+    await sender.publish(CommandResult(ok=True, message="after restart"))
+    await _eventually(lambda: "after restart" in received)
+    assert received == ["after restart"]
+    assert await sender.request(ListParticipants(conference_id=1)) == ParticipantList(participants=[])
+    assert await sender.request_to("app-1", ListParticipants(conference_id=1)) == ParticipantList(participants=[])
+
+
+async def test_bus_started_before_nats_connects_when_it_comes(own_nats_server: ThrowawayNats) -> None:
+    own_nats_server.kill()
+    bus = await NatsBus.connect(own_nats_server.url, server_id="app-1", reconnect_wait_s=0.1, first_connect_wait_s=0.2)
+    never = await NatsBus.connect(own_nats_server.url, reconnect_wait_s=0.1, first_connect_wait_s=0.1)
+    try:
+        assert not bus.is_connected
+        await never.close()  # closing a bus that never connected does not hang
+        received: list[bool] = []
+
+        async def collect(m: CommandResult) -> None:
+            received.append(m.ok)
+
+        bus.subscribe(CommandResult, collect)
+        await bus.publish(CommandResult(ok=False))  # dropped, does not raise
+        own_nats_server.restart()
+        assert await bus.wait_connected(10)
+        await bus.publish(CommandResult(ok=True))
+        await _eventually(lambda: received == [True])
+    finally:
+        await bus.close()
+
+
+async def test_command_that_fails_on_its_server_reports_the_error_at_once(
+    nats_server: ThrowawayNats, connect: Connect
+) -> None:
+    manager, app1 = await connect(nats_server), await connect(nats_server, "app-1")
+
+    async def broken(_m: ModerateParticipant) -> BusMessage | None:
+        raise RuntimeError("janus went away")
+
+    app1.handle(ModerateParticipant, broken)
+    await app1.flush()
+    command = ModerateParticipant(conference_id=1, participant="p", action="mute", by="admin")
+    with pytest.raises(BusError, match="Server app-1 failed to handle veche.conference.moderate: RuntimeError: janus"):
+        await asyncio.wait_for(manager.request_to("app-1", command, timeout_s=30), 5)
