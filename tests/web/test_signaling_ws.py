@@ -36,7 +36,8 @@ def test_publish_subscribe_chat_between_two(api: Api) -> None:
     _, boris = api.user("boris")
     conf = api.conference(api.admin_token)
     with joined(api, ticket(api, conf["id"], anna)) as (a, hello_a):
-        assert hello_a["type"] == "joined" and hello_a["role"] == "speaker" and hello_a["can_publish"]
+        assert hello_a["type"] == "joined" and hello_a["id"] == 1
+        assert hello_a["role"] == "speaker" and hello_a["can_publish"]
         a.send_json({"type": "publish", "id": 2, "source": "camera", "sdp": "v=0 offer"})
         published = until(a, "published")
         assert published["id"] == 2 and published["sdp"] and published["feed"] > 0

@@ -79,7 +79,7 @@ class ConferenceRoom:
 
     # -- membership -------------------------------------------------------------------------------------------
 
-    def join(self, ticket: JoinTicket, connection: ClientConnection) -> RoomParticipant:
+    def join(self, ticket: JoinTicket, connection: ClientConnection, request_id: int | None = None) -> RoomParticipant:
         participant = RoomParticipant(
             id=secrets.token_hex(8),
             identity=ticket.identity,
@@ -94,6 +94,7 @@ class ConferenceRoom:
         self._connections[participant.id] = connection
         connection.send(
             {
+                **({"id": request_id} if request_id is not None else {}),
                 "type": "joined",
                 "v": PROTOCOL_VERSION,
                 "participant": participant.id,

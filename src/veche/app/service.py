@@ -22,6 +22,8 @@ from veche.bus.messages import (
     ListParticipants,
     LiveParticipant,
     ModerateParticipant,
+    ParticipantJoined,
+    ParticipantLeft,
     ParticipantList,
     ServerHeartbeat,
 )
@@ -75,8 +77,29 @@ class AppService:
             self._rooms[ticket.conference_id] = room
         return room
 
+    async def joined(self, room: ConferenceRoom, participant_id: str, identity: str) -> None:
+        """Tell the base role (presence) that someone is in this conference now."""
+        await self._bus.publish(
+            ParticipantJoined(
+                server_id=self._server_id,
+                conference_id=room.conference_id,
+                participant_id=participant_id,
+                identity=identity,
+            )
+        )
+
     async def left(self, room: ConferenceRoom, participant_id: str) -> None:
+        participant = room.state.participants.get(participant_id)
         await room.leave(participant_id)
+        if participant is not None:
+            await self._bus.publish(
+                ParticipantLeft(
+                    server_id=self._server_id,
+                    conference_id=room.conference_id,
+                    participant_id=participant_id,
+                    identity=participant.identity,
+                )
+            )
         if room.empty and self._rooms.get(room.conference_id) is room:
             del self._rooms[room.conference_id]
             await room.close()

@@ -90,10 +90,11 @@ async def _join(
         raise SignalError(e.code, str(e), request_id) from e
     room = service.room_for(ticket)
     try:
-        participant = room.join(ticket, connection)
+        participant = room.join(ticket, connection, request_id)
     except SignalError as e:
         e.request_id = request_id
         raise
+    await service.joined(room, participant.id, participant.identity)
     return room, participant.id
 
 

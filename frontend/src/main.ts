@@ -1,0 +1,63 @@
+/**
+ * Entry point: reads the page's `#veche-app` element, asks a guest for a name, obtains a join ticket
+ * and starts the conference.
+ */
+
+import { JoinRefused, requestJoin } from "./api";
+import { Conference } from "./conference";
+import { installTestHooks } from "./testhooks";
+import { buildPage, setStatus, showError, type Page } from "./ui";
+
+function boot(): void {
+  const root = document.getElementById("veche-app");
+  if (!root) return;
+  const { joinUrl = "", csrf = "", guest = "0", conferenceName = "" } = root.dataset;
+  const page = buildPage(root, conferenceName);
+  let conference: Conference | null = null;
+  installTestHooks(() => conference);
+
+  const join = async (body: object): Promise<void> => {
+    setStatus(page, "connecting…");
+    try {
+      const answer = await requestJoin(joinUrl, csrf, body);
+      page.guestForm.hidden = true;
+      conference = new Conference(page, answer);
+      conference.start();
+    } catch (error) {
+      const refusal = error instanceof JoinRefused ? error : new JoinRefused("error", String(error));
+      showError(page, refusal.message);
+      // A guest whose name was refused may try another one.
+      if (guest === "1" && (refusal.status === 400 || refusal.status === 422)) reopenGuestForm(page);
+    }
+  };
+
+  if (guest === "1") {
+    page.guestForm.hidden = false;
+    page.guestName.focus();
+    page.guestForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const name = page.guestName.value.trim();
+      if (!name) {
+        page.guestName.setCustomValidity("Please enter your name.");
+        page.guestName.reportValidity();
+        return;
+      }
+      page.guestName.setCustomValidity("");
+      page.guestJoin.disabled = true;
+      void join({ display_name: name }).finally(() => {
+        page.guestJoin.disabled = false;
+      });
+    });
+    page.guestName.addEventListener("input", () => page.guestName.setCustomValidity(""));
+  } else {
+    void join({});
+  }
+}
+
+function reopenGuestForm(page: Page): void {
+  page.guestForm.hidden = false;
+  page.guestName.focus();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+else boot();

@@ -1,0 +1,117 @@
+/**
+ * Types of the Veche signaling protocol, version 1 (docs/protocol.md is the contract).
+ * Only what the browser client reads is typed; unknown fields are ignored.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+export type Source = "camera" | "screen";
+export type Role = "moderator" | "speaker" | "listener";
+
+export interface Participant {
+  id: string;
+  display_name: string;
+  guest: boolean;
+  role: Role;
+  audio: boolean;
+  video: boolean;
+  force_muted: boolean;
+}
+
+export interface Feed {
+  feed: number;
+  participant: string;
+  source: Source;
+}
+
+export interface ChatMessage {
+  from: string;
+  display_name: string;
+  text: string;
+  ts: string;
+}
+
+export interface ConferenceInfo {
+  id: number;
+  name: string;
+  type: string;
+}
+
+/** The web role's answer to `POST .../join`. */
+export interface JoinAnswer {
+  conference: ConferenceInfo;
+  signaling_url: string;
+  ticket: string;
+  ice_servers: RTCIceServer[];
+}
+
+export interface JoinedEvent {
+  type: "joined";
+  v: number;
+  participant: string;
+  conference: ConferenceInfo;
+  role: Role;
+  can_publish: boolean;
+  participants: Participant[];
+  feeds: Feed[];
+  chat: ChatMessage[];
+}
+
+export interface PublishedReply {
+  type: "published";
+  id: number;
+  source: Source;
+  feed: number;
+  sdp: string;
+}
+
+export interface SubscriptionOfferReply {
+  type: "subscription_offer";
+  id: number;
+  feed: number;
+  sdp: string;
+}
+
+export interface ErrorMessage {
+  type: "error";
+  id?: number;
+  code: string;
+  message: string;
+}
+
+/** Server events (messages without an `id`) that the client reacts to. */
+export type ServerEvent =
+  | JoinedEvent
+  | { type: "participant_joined"; participant: Participant }
+  | { type: "participant_updated"; participant: Participant }
+  | { type: "participant_left"; participant: string }
+  | { type: "feed_added"; feed: Feed }
+  | { type: "feed_removed"; feed: number }
+  | { type: "chat"; message: ChatMessage }
+  | { type: "force_muted"; by: string }
+  | { type: "removed"; by: string }
+  | { type: "media_reset" }
+  | ErrorMessage;
+
+/** Requests the client sends; `id` is added by the signaling client. */
+export type ClientRequest =
+  | { type: "join"; v: number; ticket: string }
+  | { type: "publish"; source: Source; sdp: string }
+  | { type: "unpublish"; source: Source }
+  | { type: "subscribe"; feed: number }
+  | { type: "subscription_answer"; feed: number; sdp: string }
+  | { type: "unsubscribe"; feed: number }
+  | { type: "substream"; feed: number; substream: number }
+  | { type: "state"; audio: boolean; video: boolean }
+  | { type: "chat"; text: string }
+  | { type: "moderate"; participant: string; action: "mute" | "remove" }
+  | { type: "ping" };
+
+/** Any message received: a reply carries the request's `id`. */
+export interface IncomingMessage {
+  type: string;
+  id?: number;
+  [field: string]: unknown;
+}
+
+export const CHAT_MAX_LENGTH = 4000;

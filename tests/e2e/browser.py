@@ -1,0 +1,209 @@
+"""Helpers for the browser tests: polling, test accounts, and a person at a browser page."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page
+
+from tests.support.server import VecheServer
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "BrowserSession", "UserAccount", "Veche", "eventually"]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--auto-select-desktop-capture-source=Entire screen",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+T = TypeVar("T")
+_names = itertools.count(1)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool],
+    *,
+    timeout: float = 20.0,
+    interval: float = 0.25,
+    what: str = "condition",
+) -> T:
+    """Poll ``probe`` until ``accept`` holds for its value; fail with the last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        last = await probe()
+        if accept(last):
+            return last
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; last value: {last!r}")
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class UserAccount:
+    id: int
+    login: str
+    display_name: str
+    password: str
+
+
+class BrowserSession:
+    """A person at a browser: one isolated context (cookies, devices) and one page."""
+
+    def __init__(self, context: BrowserContext, page: Page, base_url: str) -> None:
+        self.context = context
+        self.page = page
+        self.base_url = base_url
+        self.console: list[str] = []
+        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+
+    async def login(self, account: UserAccount, next_path: str = "/") -> None:
+        await self.page.goto(f"{self.base_url}/login?next={next_path}")
+        await self.page.fill("input[name=login]", account.login)
+        await self.page.fill("input[name=password]", account.password)
+        async with self.page.expect_navigation():
+            await self.page.click("button[type=submit]")
+
+    async def open_conference(self, account: UserAccount, conference_id: int) -> None:
+        """Log in through the real login page, landing on the conference page."""
+        await self.login(account, f"/c/{conference_id}")
+        assert self.page.url.endswith(f"/c/{conference_id}"), self.page.url
+
+    async def status(self) -> str:
+        return (await self.page.text_content("#status")) or ""
+
+    async def wait_status(self, expected: str, timeout: float = 45.0) -> None:
+        await eventually(self.status, lambda s: s == expected, timeout=timeout, what=f"#status {expected!r}")
+
+    async def record_statuses(self) -> None:
+        """Start keeping every #status text the page shows (a state can be too brief to poll)."""
+        await self.page.evaluate(
+            """() => {
+                const status = document.getElementById("status");
+                window.__statusHistory = [status.textContent];
+                new MutationObserver(() => window.__statusHistory.push(status.textContent))
+                    .observe(status, { childList: true, characterData: true, subtree: true });
+            }"""
+        )
+
+    async def status_history(self) -> list[str]:
+        history: list[str] = await self.page.evaluate("() => window.__statusHistory || []")
+        return history
+
+    async def inbound(self) -> list[dict[str, Any]]:
+        stats: list[dict[str, Any]] = await self.page.evaluate(
+            "() => window.vecheClient ? window.vecheClient.inboundStats() : []"
+        )
+        return stats
+
+    async def participant_id(self) -> str | None:
+        pid: str | None = await self.page.evaluate(
+            "() => window.vecheClient ? window.vecheClient.participantId() : null"
+        )
+        return pid
+
+    async def feed_figures(self, participant: str, source: str = "camera") -> dict[str, Any] | None:
+        for entry in await self.inbound():
+            if entry["participant"] == participant and entry["source"] == source:
+                return entry
+        return None
+
+    async def wait_figure_growth(
+        self, participant: str, figure: str, *, source: str = "camera", by: int = 10, timeout: float = 30.0
+    ) -> int:
+        """Wait until ``figure`` of ``participant``'s feed grew by ``by`` from its first observed value."""
+
+        async def value() -> int | None:
+            entry = await self.feed_figures(participant, source)
+            return None if entry is None else int(entry[figure])
+
+        start = await eventually(
+            value, lambda v: v is not None, timeout=timeout, what=f"a {source} feed of {participant}"
+        )
+        assert start is not None
+        end = await eventually(
+            value,
+            lambda v: v is not None and v >= start + by,
+            timeout=timeout,
+            what=f"{figure} of {participant}'s {source} to grow by {by} (from {start})",
+        )
+        assert end is not None
+        return end
+
+    def diagnostics(self) -> str:
+        return "\n".join(self.console[-40:])
+
+
+class Veche:
+    """The server under test plus helpers to create users and conferences and open browsers."""
+
+    def __init__(self, server: VecheServer, browser: Browser) -> None:
+        self.server = server
+        self.browser = browser
+        self.sessions: list[BrowserSession] = []
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def create_user(self, name: str | None = None) -> UserAccount:
+        n = next(_names)
+        login = f"user{n}-{secrets.token_hex(3)}"
+        display_name = name or f"User {n}"
+        password = secrets.token_urlsafe(12)
+        response = self.server.api(
+            "POST",
+            "/api/v1/users",
+            token=self.server.admin_token,
+            json={
+                "login": login,
+                "display_name": display_name,
+                "email": f"{login}@example.test",
+                "password": password,
+                "is_admin": False,
+            },
+        )
+        assert response.status_code == 201, response.text
+        return UserAccount(int(response.json()["id"]), login, display_name, password)
+
+    def create_conference(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": f"E2E {secrets.token_hex(3)}", "type": "all_see_all", "max_participants": 10}
+        body.update(fields)
+        response = self.server.api("POST", "/api/v1/conferences", token=self.server.admin_token, json=body)
+        assert response.status_code == 201, response.text
+        conference: dict[str, Any] = response.json()
+        return conference
+
+    async def new_session(self) -> BrowserSession:
+        context = await self.browser.new_context(viewport={"width": 1280, "height": 800})
+        page = await context.new_page()
+        session = BrowserSession(context, page, self.url)
+        self.sessions.append(session)
+        return session
+
+    async def user_in_conference(self, account: UserAccount, conference_id: int) -> BrowserSession:
+        session = await self.new_session()
+        await session.open_conference(account, conference_id)
+        return session
+
+    async def close(self) -> None:
+        for session in self.sessions:
+            await session.context.close()
