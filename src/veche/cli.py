@@ -1,4 +1,4 @@
-"""The `veche` command: `veche up`, `veche run ROLE`, `veche admin create-user`."""
+"""The `veche` command: `veche up`, `veche run ROLE`, `veche admin create-user`, `veche directory sync`."""
 
 from __future__ import annotations
 
@@ -68,17 +68,43 @@ async def _ensure_first_admin(container: Container) -> Path | None:
         await container.get_database().close()
 
 
-def cmd_up(args: argparse.Namespace) -> int:
+def _serve(settings: VecheSettings, roles: list[str]) -> int:
+    """Serve the roles until SIGINT/SIGTERM or the manager's shutdown; re-exec this process on its restart."""
     import uvicorn
 
     from veche.web.app import create_app
 
+    container = Container(settings, roles)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(container),
+            host=settings.http.host,
+            port=settings.http.port,
+            log_level="warning",
+            proxy_headers=True,
+        )
+    )
+    requested: list[str] = []
+
+    def lifecycle(action: str) -> None:
+        requested.append(action)
+        server.should_exit = True
+
+    container.lifecycle = lifecycle
+    server.run()
+    if "restart" in requested:
+        logger.warning("restarting as the manager asked")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "veche", *sys.argv[1:]])
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    container = Container(settings, ALL_ROLES)
-    password_file = asyncio.run(_ensure_first_admin(container))
-    container = Container(settings, ALL_ROLES)  # a fresh graph for the server's own event loop
-    host, port = settings.http.host, settings.http.port
-    url = settings.http.public_url or f"http://{_display_host(host)}:{port}"
+    password_file = asyncio.run(_ensure_first_admin(Container(settings, ALL_ROLES)))
+    port = settings.http.port
+    url = settings.http.public_url or f"http://{_display_host(settings.http.host)}:{port}"
     print(f"Veche {__version__} (all roles in one process) — data in {settings.data_dir.resolve()}")
     print(f"  Open {url}  (camera and microphone need HTTPS, or http://localhost:{port} on this machine)")
     if password_file is not None:
@@ -86,19 +112,26 @@ def cmd_up(args: argparse.Namespace) -> int:
     else:
         print("  Log in with an existing administrator (create one: veche admin create-user LOGIN --admin ...)")
     sys.stdout.flush()
-    uvicorn.run(create_app(container), host=host, port=port, log_level="warning", proxy_headers=True)
-    return 0
+    return _serve(settings, ALL_ROLES)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.role != "all":
-        print(
-            f"veche run {args.role}: running a single role needs the cluster (PostgreSQL + NATS) support, "
-            "which this version does not have yet. Use `veche run all --config FILE` or `veche up`.",
-            file=sys.stderr,
-        )
+    settings = _settings(args)
+    roles = ALL_ROLES if args.role == "all" else [args.role]
+    if roles != ALL_ROLES and not settings.bus.servers:
+        print(f"veche run {args.role}: a cluster role needs `bus.url` (NATS) in {args.config}.", file=sys.stderr)
         return 2
-    return cmd_up(args)
+    if {"manager", "base", "web"} & set(roles) and roles != ALL_ROLES and not settings.database.url:
+        print(f"veche run {args.role}: this role needs `database.url` (PostgreSQL) in {args.config}.", file=sys.stderr)
+        return 2
+    if "app" in roles and roles != ALL_ROLES and not settings.signaling.public_url:
+        # Clients reach this app server directly: advertise where.
+        host = _display_host(settings.http.host)
+        signaling = settings.signaling.model_copy(update={"public_url": f"ws://{host}:{settings.http.port}/ws/v1"})
+        settings = settings.model_copy(update={"signaling": signaling})
+    print(f"Veche {__version__}: {args.role} on {settings.http.host}:{settings.http.port} (pid {os.getpid()})")
+    sys.stdout.flush()
+    return _serve(settings, roles)
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
@@ -159,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--data-dir")
     create.add_argument("--config", help="TOML configuration file")
     create.set_defaults(func=cmd_create_user)
+
+    from veche.cli_directory import add_directory_commands
+
+    add_directory_commands(sub, _settings)
     return parser
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from veche.app.media_engine import MediaEngine
@@ -11,14 +11,27 @@ from veche.app.service import AppService
 from veche.base.auth import AuthService
 from veche.base.chat_archive import ChatArchive
 from veche.base.conferences import ConferenceService
+from veche.base.directory.address_book import AddressBook
+from veche.base.directory.login import DirectoryLogin
+from veche.base.directory.presence import PresenceTracker
+from veche.base.directory.server import DirectoryServer
+from veche.base.directory.sync_service import DirectorySync
+from veche.base.signaling_placement import SignalingPlacement
 from veche.bus.base import Bus
 from veche.bus.inproc import InProcessBus
+from veche.config.settings import read_or_create_secret
 from veche.config.settings import VecheSettings
 from veche.domain.clock import utc_now
+from veche.domain.directory import access_mask
 from veche.domain.login_throttle import LoginThrottle
 from veche.manager.registry import ServerRegistry
+from veche.manager.server_admin import ServerAdmin
+from veche.node.agent import NodeState, ServerAgent, load_server_id
+from veche.storage.cluster import PlacementStore, ServerCatalogStore, SharedSettingsStore
+from veche.storage.address_book import AddressBookStore
 from veche.storage.conferences import ChatStore, ConferenceStore
 from veche.storage.database import Database
+from veche.storage.directory import DirectoryStore
 from veche.storage.users import SessionStore, UserStore
 
 __all__ = ["Container", "ALL_ROLES"]
@@ -32,7 +45,10 @@ class Container:
     def __init__(self, settings: VecheSettings, roles: list[str]) -> None:
         self.settings = settings
         self.roles = roles
-        self.server_id = uuid.uuid4().hex[:12]
+        self.server_id = load_server_id(settings.data_dir)
+        self._bus: Bus | None = None
+        # Called with "restart" or "shutdown" when the manager asks; the CLI's server loop sets it.
+        self.lifecycle: Callable[[str], None] = lambda action: None
 
     @functools.cache  # noqa: B019 - one container per process, lives as long as it
     def get_secret_key(self) -> bytes:
@@ -42,9 +58,62 @@ class Container:
     def get_database(self) -> Database:
         return Database(self.settings.database_url)
 
-    @functools.cache  # noqa: B019
     def get_bus(self) -> Bus:
-        return InProcessBus()
+        """The in-process bus of `veche up`, or the NATS bus once :meth:`connect_bus` ran."""
+        if self._bus is None:
+            if self.settings.bus.servers:
+                raise RuntimeError("the NATS bus is connected in Container.start()")
+            self._bus = InProcessBus(self.server_id)
+        return self._bus
+
+    async def connect_bus(self) -> Bus:
+        if self._bus is None and self.settings.bus.servers:
+            from veche.bus.nats import NatsBus
+
+            self._bus = await NatsBus.connect(
+                self.settings.bus.servers, server_id=self.server_id, name=f"veche-{'+'.join(self.roles)}"
+            )
+        return self.get_bus()
+
+    @functools.cache  # noqa: B019
+    def get_join_token(self) -> str:
+        path = self.settings.cluster.join_token_file or self.settings.data_dir / "join_token"
+        return read_or_create_secret(path)
+
+    @functools.cache  # noqa: B019
+    def get_agent(self) -> ServerAgent:
+        cluster = self.settings.cluster
+        return ServerAgent(
+            self.get_bus(),
+            server_id=self.server_id,
+            roles=self.roles,
+            data_dir=self.settings.data_dir,
+            join_token=self.get_join_token(),
+            defaults=NodeState(name=cluster.name, region=cluster.region, max_participants=cluster.max_participants),
+            signaling_url=self.settings.signaling.public_url or "",
+            bandwidth_capacity_bps=cluster.bandwidth_capacity_bps,
+        )
+
+    @functools.cache  # noqa: B019
+    def get_server_admin(self) -> ServerAdmin:
+        sessions = self.get_database().sessions
+        return ServerAdmin(
+            self.get_bus(),
+            self.get_registry(),
+            ServerCatalogStore(sessions),
+            SharedSettingsStore(sessions),
+            utc_now,
+            join_token=self.get_join_token(),
+            auto_approve=self.settings.cluster.auto_approve,
+            own_server_id=self.server_id,
+            handles_registration="manager" in self.roles,
+        )
+
+    @functools.cache  # noqa: B019
+    def get_signaling_placement(self) -> SignalingPlacement:
+        return SignalingPlacement(
+            self.get_registry(), PlacementStore(self.get_database().sessions), self.get_bus(), utc_now
+        )
 
     @functools.cache  # noqa: B019
     def get_user_store(self) -> UserStore:
@@ -59,6 +128,7 @@ class Container:
             utc_now,
             session_ttl=timedelta(hours=security.session_ttl_hours),
             throttle=LoginThrottle(max_failures=security.login_max_failures, window_s=security.login_window_s),
+            directory=self.get_directory_login(),
         )
 
     @functools.cache  # noqa: B019
@@ -90,23 +160,88 @@ class Container:
             self.get_media_engine(),
             self.get_bus(),
             server_id=self.server_id,
-            roles=self.roles,
             bitrate_bps=self.settings.signaling.room_bitrate_bps,
         )
 
+    # -- directory (LDAP / AD sources, address book, presence) -------------------------------------------------
+
+    @functools.cache  # noqa: B019
+    def get_directory_store(self) -> DirectoryStore:
+        return DirectoryStore(self.get_database().sessions)
+
+    @functools.cache  # noqa: B019
+    def get_directory_servers(self) -> dict[str, DirectoryServer]:
+        from veche.base.directory.ldap.server import LdapDirectoryServer
+
+        return {s.name: LdapDirectoryServer(s) for s in self.settings.directory.sources}
+
+    @functools.cache  # noqa: B019
+    def get_directory_sync(self) -> DirectorySync:
+        return DirectorySync(
+            self.settings.directory, self.get_directory_servers(), self.get_directory_store(), utc_now
+        )
+
+    @functools.cache  # noqa: B019
+    def get_directory_login(self) -> DirectoryLogin | None:
+        if not self.settings.directory.sources:
+            return None
+        return DirectoryLogin(
+            self.get_directory_servers(),
+            self.get_directory_sync().rules,
+            self.get_directory_store(),
+            self.get_user_store(),
+            utc_now,
+        )
+
+    @functools.cache  # noqa: B019
+    def get_presence(self) -> PresenceTracker:
+        return PresenceTracker(self.get_bus(), online_ttl_s=self.settings.directory.presence_ttl_s)
+
+    @functools.cache  # noqa: B019
+    def get_address_book(self) -> AddressBook:
+        local_access = access_mask([self.settings.directory.local_access])
+        return AddressBook(
+            AddressBookStore(self.get_database().sessions, local_access=local_access),
+            self.get_presence(),
+            self.get_conferences(),
+        )
+
+    @property
+    def uses_database(self) -> bool:
+        return bool({"manager", "base", "web"} & set(self.roles))
+
     async def start(self) -> None:
         """Start what the roles of this process need, in dependency order."""
-        if "base" in self.roles:
+        await self.connect_bus()
+        if self.uses_database:
             await self.get_database().migrate()
+        agent = self.get_agent()
+        agent.lifecycle = self.lifecycle
+        if "base" in self.roles:
             self.get_chat_archive()
+            self.get_presence()
+            if self.settings.directory.sources and self.settings.directory.watch:
+                self.get_directory_sync().start()
         if "manager" in self.roles:
-            self.get_registry()
+            await self.get_server_admin().start()
+        if "web" in self.roles:
+            self.get_signaling_placement()
+            if "manager" not in self.roles:
+                await self.get_server_admin().start()
         if "app" in self.roles:
-            await self.get_app_service().start()
+            app = self.get_app_service()
+            await app.start()
+            agent.app_figures = app.figures
+            agent.engine_status = app.engine_status
+            agent.on_settings(app.apply_settings)
+        await agent.start(manager_here="manager" in self.roles)
 
     async def stop(self) -> None:
+        await self.get_agent().stop()
+        if "base" in self.roles and self.settings.directory.sources:
+            await self.get_directory_sync().stop()
         if "app" in self.roles:
             await self.get_app_service().stop()
         await self.get_bus().close()
-        if "base" in self.roles:
+        if self.uses_database:
             await self.get_database().close()

@@ -20,8 +20,16 @@ from veche.bus.messages import (
     ListParticipants,
     LiveParticipant,
     ModerateParticipant,
+    ParticipantJoined,
+    ParticipantLeft,
     ParticipantList,
+    Ping,
+    RegisterServer,
+    Registration,
+    ServerCommand,
+    ServerFigures,
     ServerHeartbeat,
+    SettingsChanged,
 )
 from veche.bus.nats import BusDisconnected, NatsBus, addressed_subject
 
@@ -36,7 +44,20 @@ SAMPLES: list[BusMessage] = [
         media_engine=EngineStatus(name="janus", version="1.1.2", up=True, pid=4243),
         conferences=2,
         participants=7,
+        region="eu-west",
+        state="draining",
+        signaling_url="wss://app1.example.org/ws/v1",
+        figures=ServerFigures(cpu_use=0.25, cores=8, memory_rss_bytes=10**8, net_in_bps=1e6, net_out_bps=2e6),
     ),
+    ParticipantJoined(server_id="app-1", conference_id=3, participant_id="p-9", identity="user:5"),
+    ParticipantLeft(server_id="app-1", conference_id=3, participant_id="p-9", identity="guest:ab"),
+    Ping(),
+    RegisterServer(
+        server_id="app-1", roles=["app"], host="h", name="Москва-1", region="ru", join_token="t", software_version="0.1"
+    ),
+    Registration(approved=True, name="Москва-1", region="ru", max_participants=300, settings={"revision": 4}),
+    ServerCommand(action="update", draining=True, region="ru"),
+    SettingsChanged(settings={"revision": 5, "guests_allowed": False, "turn_servers": [{"urls": "turn:t:3478"}]}),
     ChatPosted(conference_id=3, sender="u:1", display_name="Анна", text="привет \u2014 hi", ts="2024-05-01T10:00:00Z"),
     ModerateParticipant(conference_id=3, participant="p-9", action="mute", by="Boris"),
     ListParticipants(conference_id=3),

@@ -141,3 +141,17 @@ def test_cost_is_per_forwarded_subscription_and_can_be_capped() -> None:
 def test_a_conference_expects_someone() -> None:
     with pytest.raises(InvalidInput):
         PlacementRequest(expected_participants=0, now_s=NOW)
+
+
+def test_overflow_takes_the_least_full_live_server_when_allowed() -> None:
+    busy = [
+        server("a", cpu_use=0.99),
+        server("b", cpu_use=0.95),
+        server("c", status=ServerStatus.DRAINING),
+    ]
+    request = PlacementRequest(expected_participants=8, now_s=NOW)
+    with pytest.raises(NoServerAvailable, match="without headroom"):
+        place_conference(busy, request)
+    assert place_conference(busy, request, allow_overflow=True).server_id == "b"
+    with pytest.raises(NoServerAvailable):
+        place_conference([server("c", status=ServerStatus.DRAINING)], request, allow_overflow=True)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-import socket
-import time
 from typing import Any
 
-from veche import __version__
 from veche.app.conference_room import ConferenceRoom
 from veche.app.media_engine import MediaEngine
 from veche.app.signal_messages import SignalError
@@ -25,38 +20,33 @@ from veche.bus.messages import (
     ParticipantJoined,
     ParticipantLeft,
     ParticipantList,
-    ServerHeartbeat,
 )
 from veche.domain.room import ChatEntry
+from veche.domain.shared_settings import SharedSettings
 from veche.domain.ticket import JoinTicket
 
 __all__ = ["AppService"]
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_INTERVAL_S = 1.0
 
 
 class AppService:
-    def __init__(self, engine: MediaEngine, bus: Bus, *, server_id: str, roles: list[str], bitrate_bps: int) -> None:
+    def __init__(self, engine: MediaEngine, bus: Bus, *, server_id: str, bitrate_bps: int) -> None:
         self.engine = engine
         self._bus = bus
         self._server_id = server_id
-        self._roles = roles
         self._bitrate = bitrate_bps
+        self._configured_bitrate = bitrate_bps
         self._rooms: dict[int, ConferenceRoom] = {}
-        self._heartbeat_task: asyncio.Task[None] | None = None
         engine.add_restart_listener(self._on_engine_restart)
         bus.handle(ModerateParticipant, self._handle_moderate)
         bus.handle(ListParticipants, self._handle_list)
 
     async def start(self) -> None:
         await self.engine.start()
-        self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
 
     async def stop(self) -> None:
-        if self._heartbeat_task:
-            self._heartbeat_task.cancel()
         for room in list(self._rooms.values()):
             await room.close()
         self._rooms.clear()
@@ -140,27 +130,17 @@ class AppService:
             return None
         return ParticipantList(participants=[LiveParticipant(**p) for p in room.live_participants()])
 
-    async def heartbeat(self) -> ServerHeartbeat:
+    async def engine_status(self) -> EngineStatus:
         info = await self.engine.info()
-        return ServerHeartbeat(
-            server_id=self._server_id,
-            roles=self._roles,
-            software_version=__version__,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            sent_at=time.time(),
-            media_engine=EngineStatus(name=info.name, version=info.version, up=info.up, pid=info.pid),
-            conferences=len(self._rooms),
-            participants=self.participants,
-        )
+        return EngineStatus(name=info.name, version=info.version, up=info.up, pid=info.pid)
 
-    async def _heartbeat_loop(self) -> None:
-        while True:
-            try:
-                await self._bus.publish(await self.heartbeat())
-            except Exception:
-                logger.exception("heartbeat failed")
-            await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+    def figures(self) -> tuple[int, int]:
+        """(conferences, participants) running here, for heartbeats."""
+        return len(self._rooms), self.participants
+
+    def apply_settings(self, settings: SharedSettings) -> None:
+        """New rooms use the shared bitrate cap; running rooms keep theirs until they end."""
+        self._bitrate = min(self._configured_bitrate, settings.video_max_bitrate_bps)
 
     def describe(self) -> dict[str, Any]:
         return {"conferences": len(self._rooms), "participants": self.participants}

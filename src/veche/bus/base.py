@@ -39,5 +39,13 @@ class Bus(abc.ABC):
     async def request(self, message: BusMessage, timeout_s: float = 2.0) -> BusMessage:
         """Ask the one server that answers; raises :class:`NoResponder` when none does."""
 
+    @abc.abstractmethod
+    async def publish_to(self, server_id: str, message: BusMessage) -> None:
+        """Send an event to one server only."""
+
+    @abc.abstractmethod
+    async def request_to(self, server_id: str, message: BusMessage, timeout_s: float = 2.0) -> BusMessage:
+        """Ask one server; :class:`NoResponder` naming it when it is not on the bus or declines."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -15,7 +15,8 @@ logger = logging.getLogger(__name__)
 
 
 class InProcessBus(Bus):
-    def __init__(self) -> None:
+    def __init__(self, server_id: str = "") -> None:
+        self._server_id = server_id
         self._subscribers: dict[str, list[EventHandler[Any]]] = {}
         self._handlers: dict[str, list[RequestHandler[Any]]] = {}
 
@@ -38,3 +39,15 @@ class InProcessBus(Bus):
             if reply is not None:
                 return reply
         raise NoResponder(f"No server answers {message.subject}.")
+
+    async def publish_to(self, server_id: str, message: BusMessage) -> None:
+        if server_id == self._server_id:
+            await self.publish(message)
+
+    async def request_to(self, server_id: str, message: BusMessage, timeout_s: float = 2.0) -> BusMessage:
+        if server_id != self._server_id:
+            raise NoResponder(f"Server {server_id} is not on the bus.")
+        try:
+            return await self.request(message, timeout_s)
+        except NoResponder as e:
+            raise NoResponder(f"Server {server_id} does not handle {message.subject}.") from e

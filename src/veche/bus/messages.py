@@ -5,18 +5,26 @@ Events are published to everyone who listens; commands are requests answered by 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "BusMessage",
+    "Ping",
+    "RegisterServer",
+    "Registration",
+    "ServerCommand",
+    "ServerFigures",
+    "SettingsChanged",
     "ChatPosted",
     "CommandResult",
     "EngineStatus",
     "ListParticipants",
     "LiveParticipant",
     "ModerateParticipant",
+    "ParticipantJoined",
+    "ParticipantLeft",
     "ParticipantList",
     "ServerHeartbeat",
 ]
@@ -37,6 +45,17 @@ class EngineStatus(BaseModel):
     pid: int | None = None
 
 
+class ServerFigures(BaseModel):
+    """Load figures a server reports with each heartbeat."""
+
+    cpu_use: float = 0.0  # 0..1 of all cores
+    cores: int = 1
+    memory_rss_bytes: int = 0
+    memory_use: float = 0.0  # 0..1 of the machine
+    net_in_bps: float = 0.0
+    net_out_bps: float = 0.0
+
+
 class ServerHeartbeat(BusMessage):
     """Every server, every second: who it is and how it is doing."""
 
@@ -47,9 +66,67 @@ class ServerHeartbeat(BusMessage):
     host: str
     pid: int
     sent_at: float
+    name: str = ""
+    region: str = "default"
+    state: str = "up"  # what the server believes: "pending" | "up" | "draining"
+    signaling_url: str = ""  # app servers: where clients connect ("" = same origin as the web pages)
+    max_participants: int = 0
+    bandwidth_capacity_bps: int = 0
+    settings_revision: int = 0
+    figures: ServerFigures = ServerFigures()
     media_engine: EngineStatus | None = None
     conferences: int = 0
     participants: int = 0
+
+
+class RegisterServer(BusMessage):
+    """A starting server introduces itself to the manager with the cluster's join token."""
+
+    subject: ClassVar[str] = "veche.server.register"
+    server_id: str
+    roles: list[str]
+    host: str
+    name: str
+    region: str
+    join_token: str
+    software_version: str
+
+
+class Registration(BusMessage):
+    """The manager's answer: whether the server is approved, what it is called, and the shared settings."""
+
+    subject: ClassVar[str] = "veche.server.registration"
+    approved: bool
+    name: str
+    region: str
+    max_participants: int
+    draining: bool = False
+    settings: dict[str, Any] = {}
+
+
+class ServerCommand(BusMessage):
+    """Manager to one server: "update" (approval, name, region, capacity, draining), "restart" or "shutdown"."""
+
+    subject: ClassVar[str] = "veche.server.command"
+    action: str
+    approved: bool | None = None
+    name: str | None = None
+    region: str | None = None
+    max_participants: int | None = None
+    draining: bool | None = None
+
+
+class SettingsChanged(BusMessage):
+    """The manager's shared settings changed; every server applies them at once."""
+
+    subject: ClassVar[str] = "veche.settings.changed"
+    settings: dict[str, Any]
+
+
+class Ping(BusMessage):
+    """Is this server alive? Answered with ``CommandResult(ok=True)``."""
+
+    subject: ClassVar[str] = "veche.server.ping"
 
 
 class ChatPosted(BusMessage):
@@ -98,3 +175,23 @@ class CommandResult(BusMessage):
     ok: bool
     code: str = ""
     message: str = ""
+
+
+class ParticipantJoined(BusMessage):
+    """Someone joined a conference on an app server (``identity`` is "user:<id>" or "guest:..."); for presence."""
+
+    subject: ClassVar[str] = "veche.conference.participant.joined"
+    server_id: str
+    conference_id: int
+    participant_id: str
+    identity: str
+
+
+class ParticipantLeft(BusMessage):
+    """Someone left a conference (or was removed, or his connection dropped)."""
+
+    subject: ClassVar[str] = "veche.conference.participant.left"
+    server_id: str
+    conference_id: int
+    participant_id: str
+    identity: str

@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from veche.config.directory import DirectoryConfig
+from veche.config.cluster import BusConfig, ClusterConfig
 from veche.config.janus import JanusConfig
 
 __all__ = [
@@ -80,6 +82,9 @@ class VecheSettings(BaseSettings):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     signaling: SignalingConfig = Field(default_factory=SignalingConfig)
     janus: JanusConfig = Field(default_factory=JanusConfig)
+    bus: BusConfig = Field(default_factory=BusConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    directory: DirectoryConfig = Field(default_factory=DirectoryConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -10,6 +10,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "RateLimited",
+    "Unavailable",
 ]
 
 
@@ -49,3 +50,9 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class Unavailable(DomainError):
+    """Something the request needs is down (a server, the bus); retrying later may work."""
+
+    code = "unavailable"

@@ -108,9 +108,17 @@ def load_after(server: ServerSnapshot, load: ConferenceLoad, costs: PlacementCos
 
 
 def place_conference(
-    servers: Sequence[ServerSnapshot], request: PlacementRequest, costs: PlacementCosts | None = None
+    servers: Sequence[ServerSnapshot],
+    request: PlacementRequest,
+    costs: PlacementCosts | None = None,
+    *,
+    allow_overflow: bool = False,
 ) -> ServerSnapshot:
-    """The server the conference runs on, or :class:`NoServerAvailable` saying why none can."""
+    """The server the conference runs on, or :class:`NoServerAvailable` saying why none can.
+
+    With ``allow_overflow``, when every live server lacks headroom the least full one is chosen anyway
+    (a crowded meeting is better than none); down, draining and pending servers are still never chosen.
+    """
     costs = costs or PlacementCosts()
     if request.current_server_id is not None:
         for server in servers:
@@ -125,23 +133,26 @@ def place_conference(
     without_headroom = 0
     best_here: tuple[float, str, ServerSnapshot] | None = None
     best_elsewhere: tuple[float, str, ServerSnapshot] | None = None
+    least_full: tuple[float, str, ServerSnapshot] | None = None
     for server in servers:
         status = server.status_at(request.now_s)
         if status is not ServerStatus.UP:
             left_out[status] += 1
             continue
         fullness = load_after(server, load, costs)
+        candidate = (fullness, server.server_id, server)
         if fullness > 1.0:
             without_headroom += 1
+            if least_full is None or candidate[:2] < least_full[:2]:
+                least_full = candidate
             continue
-        candidate = (fullness, server.server_id, server)
         if request.region is None or server.region == request.region:
             if best_here is None or candidate[:2] < best_here[:2]:
                 best_here = candidate
         elif best_elsewhere is None or candidate[:2] < best_elsewhere[:2]:
             best_elsewhere = candidate
 
-    best = best_here or best_elsewhere
+    best = best_here or best_elsewhere or (least_full if allow_overflow else None)
     if best is None:
         raise NoServerAvailable(_explain(len(servers), left_out, without_headroom, request))
     return best[2]

@@ -12,7 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from veche import __version__
 from veche.container import Container
-from veche.web.api import auth, conferences, health, users
+from veche.web.api import auth, conferences, directory, health, servers, users
+from veche.web.directory_page import router as directory_page_router
 from veche.web.errors import install_error_handlers
 from veche.web.pages import router as pages_router
 
@@ -50,11 +51,15 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (health, auth, users, conferences):
-        api.include_router(module.router)
+    api.include_router(health.router)
+    if "web" in container.roles:
+        for module in (auth, users, conferences, directory, servers):
+            api.include_router(module.router)
     app.include_router(api)
-    app.include_router(pages_router)
-    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    if "web" in container.roles:
+        app.include_router(pages_router)
+        app.include_router(directory_page_router)
+        app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     if "app" in container.roles:
         from veche.app.signaling import serve_signaling

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from veche.base.directory.server import DirectoryError, DirectoryUnavailable
 from veche.bus.base import NoResponder
 from veche.domain.errors import (
     AuthenticationFailed,
@@ -15,6 +16,7 @@ from veche.domain.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    Unavailable,
 )
 
 __all__ = ["install_error_handlers", "error_body"]
@@ -26,6 +28,9 @@ STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     RateLimited: 429,
+    DirectoryUnavailable: 503,
+    DirectoryError: 502,
+    Unavailable: 503,
 }
 
 

@@ -18,7 +18,7 @@ from veche.bus.messages import (
 from veche.domain.admission import may_manage
 from veche.domain.errors import Forbidden, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User
-from veche.web.api.schemas import ConferenceIn, ConferenceOut, GuestJoinIn, JoinOut
+from veche.web.api.schemas import ConferenceIn, ConferenceOut, GuestJoinIn, JoinIn, JoinOut
 from veche.web.security import current_user
 
 router = APIRouter(tags=["conferences"])
@@ -38,12 +38,17 @@ def signaling_url(request: Request) -> str:
     return f"{scheme}://{host}/ws/v1"
 
 
-def _join_out(request: Request, conference: Conference, ticket: str) -> JoinOut:
+async def _join_out(request: Request, conference: Conference, ticket: str, failed_server: str | None) -> JoinOut:
+    container = request.app.state.container
+    target = await container.get_signaling_placement().target_for(conference, failed_server=failed_server)
+    shared = container.get_agent().settings
     return JoinOut(
         conference={"id": conference.id, "name": conference.name, "type": conference.type.value},
-        signaling_url=signaling_url(request),
+        signaling_url=target.signaling_url or signaling_url(request),
+        server_id=target.server_id,
         ticket=ticket,
-        ice_servers=request.app.state.container.settings.signaling.ice_servers,
+        ice_servers=[*container.settings.signaling.ice_servers, *shared.turn_servers],
+        client=shared.client_defaults(),
     )
 
 
@@ -76,9 +81,11 @@ async def get_conference(conference_id: int, request: Request, user: User = Depe
 
 
 @router.post("/conferences/{conference_id}/join", response_model=JoinOut, summary="Get a join ticket")
-async def join_conference(conference_id: int, request: Request, user: User = Depends(current_user)) -> JoinOut:
+async def join_conference(
+    conference_id: int, request: Request, body: JoinIn | None = None, user: User = Depends(current_user)
+) -> JoinOut:
     conference, ticket = await request.app.state.container.get_conferences().ticket_for_user(conference_id, user)
-    return _join_out(request, conference, ticket)
+    return await _join_out(request, conference, ticket, body.failed_server if body else None)
 
 
 @router.get("/invites/{code}", summary="What an invite link leads to (no login needed)")
@@ -92,8 +99,11 @@ async def invite_info(code: str, request: Request) -> dict[str, Any]:
 
 @router.post("/invites/{code}/join", response_model=JoinOut, summary="Join as a guest by invite code")
 async def join_as_guest(code: str, body: GuestJoinIn, request: Request) -> JoinOut:
-    conference, ticket = await request.app.state.container.get_conferences().ticket_for_guest(code, body.display_name)
-    return _join_out(request, conference, ticket)
+    container = request.app.state.container
+    if not container.get_agent().settings.guests_allowed:
+        raise Forbidden("Guests are not allowed in this organisation. Ask for an account.")
+    conference, ticket = await container.get_conferences().ticket_for_guest(code, body.display_name)
+    return await _join_out(request, conference, ticket, body.failed_server)
 
 
 async def _managed(request: Request, conference_id: int, user: User) -> Conference:

@@ -13,6 +13,7 @@ __all__ = [
     "ConferenceIn",
     "ConferenceOut",
     "GuestJoinIn",
+    "JoinIn",
     "JoinOut",
     "LoginIn",
     "TokenOut",
@@ -107,12 +108,19 @@ class ConferenceOut(BaseModel):
         )
 
 
-class GuestJoinIn(_In):
+class JoinIn(_In):
+    # Set when reconnecting because the app server at this id stopped answering: the conference may move.
+    failed_server: str | None = Field(default=None, max_length=64)
+
+
+class GuestJoinIn(JoinIn):
     display_name: str = Field(min_length=1, max_length=64)
 
 
 class JoinOut(BaseModel):
     conference: dict[str, Any]
     signaling_url: str
+    server_id: str
     ticket: str
     ice_servers: list[dict[str, Any]]
+    client: dict[str, int]  # client defaults from the shared settings: video_max_height, video_max_bitrate_bps

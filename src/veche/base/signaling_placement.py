@@ -1,0 +1,103 @@
+"""Which app server a client connects to for a conference: placement applied, recorded and reused.
+
+The first join places the conference with :func:`veche.domain.placement.place_conference` over the live view;
+later joins go to the same server while it is alive. When a client reports that its server failed, a quick
+addressed ping checks it (NATS answers at once for a process that is gone) and the conference moves to another
+live server. When the bus itself is away the recorded placement is trusted, so running conferences keep
+admitting people without the manager or NATS.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from veche.bus.base import Bus, BusError
+from veche.bus.messages import Ping
+from veche.domain.clock import Clock
+from veche.domain.errors import Unavailable
+from veche.domain.model import Conference
+from veche.domain.placement import NoServerAvailable, PlacementRequest, place_conference
+from veche.domain.server_snapshot import ServerStatus
+from veche.manager.registry import ServerRegistry
+from veche.storage.cluster import Placement, PlacementStore
+
+__all__ = ["SignalingPlacement", "SignalingTarget"]
+
+logger = logging.getLogger(__name__)
+
+PING_TIMEOUT_S = 0.5
+DEFAULT_EXPECTED = 8  # expected size of a conference that has no schedule yet
+
+
+@dataclass(frozen=True)
+class SignalingTarget:
+    server_id: str
+    signaling_url: str  # "" = the same origin as the web pages
+
+
+class SignalingPlacement:
+    def __init__(
+        self,
+        registry: ServerRegistry,
+        store: PlacementStore,
+        bus: Bus,
+        clock: Clock,
+        clock_s: Callable[[], float] = time.time,
+    ) -> None:
+        self._registry = registry
+        self._store = store
+        self._bus = bus
+        self._clock = clock
+        self._clock_s = clock_s
+
+    async def target_for(
+        self, conference: Conference, *, region: str | None = None, failed_server: str | None = None
+    ) -> SignalingTarget:
+        current = await self._store.get(conference.id)
+        if current is not None and await self._usable(current, failed_server):
+            return SignalingTarget(current.server_id, current.signaling_url)
+        excluded = {current.server_id} if current is not None else set()
+        snapshots = [s for s in self._registry.app_snapshots() if s.server_id not in excluded]
+        try:
+            chosen = place_conference(
+                snapshots,
+                PlacementRequest(
+                    expected_participants=min(conference.max_participants, DEFAULT_EXPECTED),
+                    now_s=self._clock_s(),
+                    region=region,
+                ),
+                allow_overflow=True,
+            )
+        except NoServerAvailable as e:
+            raise Unavailable(e.message) from e
+        view = self._registry.get(chosen.server_id)
+        url = view.heartbeat.signaling_url if view else ""
+        placed = await self._store.place(
+            Placement(conference.id, chosen.server_id, url),
+            replacing=current.server_id if current else None,
+            now=self._clock(),
+        )
+        if current is not None:
+            logger.warning("conference %s moved from %s to %s", conference.id, current.server_id, placed.server_id)
+        return SignalingTarget(placed.server_id, placed.signaling_url)
+
+    async def _usable(self, placement: Placement, failed_server: str | None) -> bool:
+        view = self._registry.get(placement.server_id)
+        if failed_server == placement.server_id:
+            return await self._answers(placement.server_id)
+        if view is not None and view.status in (ServerStatus.UP, ServerStatus.DRAINING):
+            return True
+        if not self._registry.hears_the_cluster():
+            # No heartbeats at all: the bus is away, not every server. Trust what was recorded.
+            return True
+        return view is not None and view.status is not ServerStatus.DOWN and await self._answers(placement.server_id)
+
+    async def _answers(self, server_id: str) -> bool:
+        try:
+            await self._bus.request_to(server_id, Ping(), timeout_s=PING_TIMEOUT_S)
+            return True
+        except BusError:
+            return False

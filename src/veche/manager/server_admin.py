@@ -1,0 +1,192 @@
+"""The manager's side of the server registry: registration with a join token, approval, edits, drain,
+remote restart and shutdown (acknowledged over the bus), removal, and the shared settings."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from veche.bus.base import Bus, BusError
+from veche.bus.messages import (
+    BusMessage,
+    CommandResult,
+    RegisterServer,
+    Registration,
+    ServerCommand,
+    ServerHeartbeat,
+    SettingsChanged,
+)
+from veche.domain.clock import Clock
+from veche.domain.errors import InvalidInput, NotFound, Unavailable
+from veche.domain.server_snapshot import ServerStatus
+from veche.domain.shared_settings import SharedSettings
+from veche.manager.registry import ServerRegistry
+from veche.storage.cluster import CatalogEntry, ServerCatalogStore, SharedSettingsStore
+
+__all__ = ["ServerAdmin", "ServerInfo"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A server as the console shows it: the catalog entry joined with its latest heartbeat."""
+
+    entry: CatalogEntry
+    status: str  # pending | up | down | draining
+    heartbeat: ServerHeartbeat | None
+
+
+class ServerAdmin:
+    def __init__(
+        self,
+        bus: Bus,
+        registry: ServerRegistry,
+        catalog: ServerCatalogStore,
+        settings_store: SharedSettingsStore,
+        clock: Clock,
+        *,
+        join_token: str,
+        auto_approve: bool,
+        own_server_id: str,
+        handles_registration: bool,
+    ) -> None:
+        self._bus = bus
+        self._registry = registry
+        self._catalog = catalog
+        self._settings_store = settings_store
+        self._clock = clock
+        self._join_token = join_token
+        self._auto_approve = auto_approve
+        self._own_id = own_server_id
+        self.settings = SharedSettings()
+        if handles_registration:  # the manager role; web servers use the rest of this class too
+            bus.handle(RegisterServer, self._on_register)
+
+    async def start(self) -> None:
+        self.settings = await self._settings_store.load()
+
+    async def current_settings(self) -> SharedSettings:
+        """The stored settings (another web server may have changed them)."""
+        self.settings = await self._settings_store.load()
+        return self.settings
+
+    async def _on_register(self, message: RegisterServer) -> BusMessage:
+        if not hmac.compare_digest(message.join_token.encode(), self._join_token.encode()):
+            logger.warning("server %s presented a wrong join token", message.server_id)
+            return CommandResult(ok=False, code="bad_join_token", message="The join token is wrong.")
+        entry = await self._catalog.register(
+            server_id=message.server_id,
+            roles=message.roles,
+            host=message.host,
+            name=message.name or f"{message.host} ({'+'.join(message.roles)})",
+            region=message.region,
+            # The all-in-one server approves itself: there is nobody else to ask.
+            approved=self._auto_approve or message.server_id == self._own_id,
+            max_participants=500,
+            now=self._clock(),
+        )
+        logger.info("server %s registered (%s)", entry.id, "approved" if entry.approved else "pending")
+        return Registration(
+            approved=entry.approved,
+            name=entry.name,
+            region=entry.region,
+            max_participants=entry.max_participants,
+            draining=entry.draining,
+            settings=self.settings.model_dump(),
+        )
+
+    async def servers(self) -> list[ServerInfo]:
+        live = {view.heartbeat.server_id: view for view in self._registry.servers()}
+        result = []
+        for entry in await self._catalog.all():
+            view = live.get(entry.id)
+            if not entry.approved:
+                status = ServerStatus.PENDING.value
+            elif view is None or view.status is ServerStatus.DOWN:
+                status = ServerStatus.DOWN.value
+            else:
+                status = ServerStatus.DRAINING.value if entry.draining else ServerStatus.UP.value
+            result.append(ServerInfo(entry=entry, status=status, heartbeat=view.heartbeat if view else None))
+        return result
+
+    async def server(self, server_id: str) -> ServerInfo:
+        for info in await self.servers():
+            if info.entry.id == server_id:
+                return info
+        raise NotFound(f"There is no server {server_id}.")
+
+    async def update(
+        self,
+        server_id: str,
+        *,
+        approved: bool | None = None,
+        name: str | None = None,
+        region: str | None = None,
+        max_participants: int | None = None,
+        draining: bool | None = None,
+    ) -> ServerInfo:
+        """Change what the admin decides about a server and tell it. The catalog is changed even if the server
+        is down (it learns the change when it registers again)."""
+        if name is not None and not 1 <= len(name.strip()) <= 128:
+            raise InvalidInput("A server name must be 1–128 characters.")
+        if region is not None and not 1 <= len(region.strip()) <= 64:
+            raise InvalidInput("A region must be 1–64 characters.")
+        if max_participants is not None and max_participants < 1:
+            raise InvalidInput("The capacity must be at least 1 participant.")
+        fields: dict[str, Any] = dict(
+            approved=approved, name=name, region=region, max_participants=max_participants, draining=draining
+        )
+        if await self._catalog.update(server_id, **fields) is None:
+            raise NotFound(f"There is no server {server_id}.")
+        info = await self.server(server_id)
+        if info.heartbeat is not None and info.status != ServerStatus.DOWN.value:
+            e = info.entry
+            await self.command(
+                server_id,
+                ServerCommand(
+                    action="update",
+                    approved=e.approved,
+                    name=e.name,
+                    region=e.region,
+                    max_participants=e.max_participants,
+                    draining=e.draining,
+                ),
+            )
+        return await self.server(server_id)
+
+    async def command(self, server_id: str, command: ServerCommand) -> CommandResult:
+        """Send a command to one server and wait for its acknowledgement."""
+        try:
+            reply = await self._bus.request_to(server_id, command, timeout_s=3.0)
+        except BusError as e:
+            raise Unavailable(f"Server {server_id} did not acknowledge “{command.action}”: {e}") from e
+        if not isinstance(reply, CommandResult) or not reply.ok:
+            message = reply.message if isinstance(reply, CommandResult) else "unexpected reply"
+            raise Unavailable(f"Server {server_id} refused “{command.action}”: {message}")
+        return reply
+
+    async def lifecycle(self, server_id: str, action: str) -> CommandResult:
+        if action not in ("restart", "shutdown"):
+            raise InvalidInput("The action must be restart or shutdown.")
+        await self.server(server_id)
+        return await self.command(server_id, ServerCommand(action=action))
+
+    async def remove(self, server_id: str) -> None:
+        """Forget a server. A running server that registers again comes back as pending."""
+        if not await self._catalog.remove(server_id):
+            raise NotFound(f"There is no server {server_id}.")
+        self._registry.forget(server_id)
+
+    async def update_settings(self, changes: dict[str, Any]) -> SharedSettings:
+        current = await self.current_settings()
+        try:
+            candidate = SharedSettings.model_validate({**current.model_dump(), **changes})
+        except ValueError as e:
+            raise InvalidInput(f"Invalid settings: {e}") from e
+        self.settings = await self._settings_store.save(candidate, self._clock())
+        await self._bus.publish(SettingsChanged(settings=self.settings.model_dump()))
+        logger.info("shared settings revision %d published", self.settings.revision)
+        return self.settings

@@ -1,0 +1,1 @@
+"""What every Veche server process runs whatever its roles: identity, registration, heartbeats, commands."""
