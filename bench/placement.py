@@ -27,7 +27,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.support
 
-from tests.support.nats_server import NatsUnavailable, ThrowawayNats  # noqa: E402
+from veche.dev.nats import NatsUnavailable, ThrowawayNats  # noqa: E402
 
 from veche.bus.envelope import encode_message  # noqa: E402
 from veche.bus.messages import EngineStatus, ServerHeartbeat  # noqa: E402

@@ -46,8 +46,10 @@ export async function requestJoin(joinUrl: string, csrfToken: string, body: obje
   return {
     conference: answer.conference ?? { id: 0, name: "", type: "" },
     signaling_url: absoluteWebSocketUrl(answer.signaling_url, window.location.href),
+    server_id: typeof answer.server_id === "string" ? answer.server_id : "",
     ticket: answer.ticket,
     ice_servers: Array.isArray(answer.ice_servers) ? answer.ice_servers : [],
+    client: answer.client ?? {},
   };
 }
 

@@ -44,8 +44,9 @@ export class Conference {
 
   constructor(
     private readonly page: Page,
-    private readonly answer: JoinAnswer,
+    private answer: JoinAnswer,
     transport?: TransportFactory,
+    private readonly rejoin?: (failedServer: string) => Promise<JoinAnswer>,
   ) {
     this.grid = new Grid(page.grid, (feed, layer) => void this.media.sendLayer(feed, layer));
     this.people = new ParticipantList(page.participants, {
@@ -68,7 +69,15 @@ export class Conference {
         onDisconnected: () => this.onDisconnected(),
         onRefused: (_code, reason) => this.fail(reason || "The server refused the connection."),
       },
-      transport ? { transport } : {},
+      {
+        ...(transport ? { transport } : {}),
+        // Ask the web server where the conference runs now: if our app server died it moves to another.
+        beforeReconnect: async () => {
+          if (!this.rejoin) return null;
+          this.answer = await this.rejoin(this.answer.server_id);
+          return this.answer.signaling_url;
+        },
+      },
     );
     this.media = new MediaSession(this.signaling, this.grid, answer.ice_servers, {
       participant: (id) => this.people.get(id),
@@ -229,7 +238,7 @@ export class Conference {
   }
 
   private async captureCamera(): Promise<void> {
-    const media = await captureCamera();
+    const media = await captureCamera(this.answer.client.video_max_height);
     if (this.over) {
       stopStream(media.stream);
       return;

@@ -21,7 +21,8 @@ function boot(): void {
     try {
       const answer = await requestJoin(joinUrl, csrf, body);
       page.guestForm.hidden = true;
-      conference = new Conference(page, answer);
+      const rejoin = (failedServer: string) => requestJoin(joinUrl, csrf, { ...body, failed_server: failedServer });
+      conference = new Conference(page, answer, undefined, rejoin);
       conference.start();
     } catch (error) {
       const refusal = error instanceof JoinRefused ? error : new JoinRefused("error", String(error));

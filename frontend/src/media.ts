@@ -1,9 +1,15 @@
 /** Local capture: camera + microphone, and the screen. */
 
-const CAMERA_CONSTRAINTS: MediaStreamConstraints = {
-  audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-  video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
-};
+const AUDIO_CONSTRAINTS: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+/** Camera constraints for a capture height (the cluster's shared setting; 720 by default), 16:9. */
+export function cameraConstraints(maxHeight = 720): MediaStreamConstraints {
+  const height = Math.max(180, Math.min(maxHeight, 1080));
+  return {
+    audio: AUDIO_CONSTRAINTS,
+    video: { width: { ideal: Math.round((height * 16) / 9) }, height: { ideal: height }, frameRate: { ideal: 30 } },
+  };
+}
 
 export interface LocalMedia {
   stream: MediaStream | null;
@@ -12,17 +18,17 @@ export interface LocalMedia {
 }
 
 /** Camera and microphone; falls back to the microphone alone, then to nothing (listen only). */
-export async function captureCamera(): Promise<LocalMedia> {
+export async function captureCamera(maxHeight = 720): Promise<LocalMedia> {
   if (!navigator.mediaDevices?.getUserMedia) {
     return { stream: null, problem: "This browser cannot use a camera or microphone here (a secure page is needed)." };
   }
   try {
-    return { stream: await navigator.mediaDevices.getUserMedia(CAMERA_CONSTRAINTS), problem: null };
+    return { stream: await navigator.mediaDevices.getUserMedia(cameraConstraints(maxHeight)), problem: null };
   } catch (error) {
     console.warn("camera and microphone unavailable", error);
   }
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: CAMERA_CONSTRAINTS.audio });
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: AUDIO_CONSTRAINTS });
     return { stream, problem: "The camera is unavailable; you take part with your microphone only." };
   } catch (error) {
     console.warn("microphone unavailable", error);

@@ -41,8 +41,12 @@ export interface ConferenceInfo {
 export interface JoinAnswer {
   conference: ConferenceInfo;
   signaling_url: string;
+  /** The app server chosen for the conference; sent back as `failed_server` when it stops answering. */
+  server_id: string;
   ticket: string;
   ice_servers: RTCIceServer[];
+  /** Client defaults from the cluster's shared settings. */
+  client: { video_max_height?: number; video_max_bitrate_bps?: number };
 }
 
 export interface JoinedEvent {

@@ -69,6 +69,11 @@ export interface SignalingHandlers {
 
 export interface SignalingOptions {
   transport?: TransportFactory;
+  /**
+   * Called before each reconnection: may return a new URL (the conference moved to another app server
+   * because this one died). Failures and `null` keep the current URL.
+   */
+  beforeReconnect?: () => Promise<string | null>;
   requestTimeoutMs?: number;
   pingIntervalMs?: number;
 }
@@ -94,12 +99,15 @@ export class SignalingClient {
   private readonly requestTimeoutMs: number;
   private readonly pingIntervalMs: number;
 
+  private readonly beforeReconnect: (() => Promise<string | null>) | null;
+
   constructor(
-    private readonly url: string,
+    private url: string,
     private readonly handlers: SignalingHandlers,
     options: SignalingOptions = {},
   ) {
     this.factory = options.transport ?? webSocketTransport;
+    this.beforeReconnect = options.beforeReconnect ?? null;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 20000;
     this.pingIntervalMs = options.pingIntervalMs ?? 20000;
   }
@@ -186,7 +194,19 @@ export class SignalingClient {
     if (this.stopped) return;
     if (announce) this.handlers.onDisconnected();
     const delay = backoffDelay(this.attempt++);
-    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.beforeReconnect) {
+      try {
+        const url = await this.beforeReconnect();
+        if (url) this.url = url;
+      } catch {
+        // The web server is unreachable too: try the app server we know.
+      }
+    }
+    if (!this.stopped && this.transport === null) this.connect();
   }
 
   private dropTransport(): void {

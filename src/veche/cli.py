@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _serve(settings, roles)
 
 
+def cmd_dev_cluster(args: argparse.Namespace) -> int:
+    from veche.dev.cluster import DevCluster
+
+    root = Path(args.data_dir or ".veche-cluster").resolve()
+    if args.admin_password_file:
+        password = Path(args.admin_password_file).read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+    cluster = DevCluster(
+        root=root,
+        apps=args.apps,
+        http_port=args.http_port,
+        admin_password=password,
+        database_url=args.database_url or "",
+        nats_url=args.nats_url or "",
+        auto_approve=not args.no_auto_approve,
+    )
+    print(f"Veche dev cluster in {root}: manager, base, web and {args.apps} app server(s)")
+    try:
+        cluster.start()
+        print(f"  Open {cluster.web_url} — user `admin`, password in {root / 'admin_password'}")
+        print("  Ctrl-C stops everything.")
+        sys.stdout.flush()
+        while all(p.alive() for p in cluster.processes if p.role != "app"):
+            time.sleep(0.5)
+        print("a core process exited; stopping", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as e:
+        print(f"veche dev cluster: {e}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping …")
+        cluster.stop()
+
+
 def cmd_create_user(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
@@ -193,6 +231,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--config", help="TOML configuration file")
     create.set_defaults(func=cmd_create_user)
 
+    dev = sub.add_parser("dev", help="development helpers").add_subparsers(dest="dev_command", required=True)
+    cluster = dev.add_parser("cluster", help="run a whole cluster on this machine (throwaway PostgreSQL and NATS)")
+    cluster.add_argument("--apps", type=int, default=3, help="number of app servers (each with its own Janus)")
+    cluster.add_argument("--data-dir", help="where everything lives (default ./.veche-cluster)")
+    cluster.add_argument("--http-port", type=int, default=8080, help="the web server's port")
+    cluster.add_argument("--admin-password-file", help="password of the admin `admin` (default: generated)")
+    cluster.add_argument("--database-url", help="use this PostgreSQL instead of a throwaway one")
+    cluster.add_argument("--nats-url", help="use this NATS instead of a throwaway one")
+    cluster.add_argument("--no-auto-approve", action="store_true", help="new servers wait for an admin's approval")
+    cluster.set_defaults(func=cmd_dev_cluster)
+
     from veche.cli_directory import add_directory_commands
 
     add_directory_commands(sub, _settings)
@@ -205,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

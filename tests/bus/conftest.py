@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.nats_server import NatsUnavailable, ThrowawayNats
+from veche.dev.nats import NatsUnavailable, ThrowawayNats
 
 
 def _start() -> ThrowawayNats:

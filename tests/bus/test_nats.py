@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from tests.support.nats_server import ThrowawayNats
+from veche.dev.nats import ThrowawayNats
 from veche.bus import messages
 from veche.bus.base import BusError, NoResponder
 from veche.bus.envelope import Fault, FaultKind, decode_message, decode_reply, encode_fault, encode_message

@@ -1,4 +1,4 @@
-"""A throwaway ``nats-server`` for tests and benchmarks: 127.0.0.1, a free port, JetStream in a temp dir.
+"""A throwaway ``nats-server`` for `veche dev cluster`, tests and benchmarks: 127.0.0.1, a free port.
 
 Never the machine's own service. :meth:`ThrowawayNats.kill` and :meth:`ThrowawayNats.restart` let a test
 take NATS away and bring it back on the same port.
@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .net import free_tcp_port
+from veche.dev.ports import free_tcp_port
 
 __all__ = ["NatsUnavailable", "ThrowawayNats"]
 
@@ -39,11 +39,16 @@ class ThrowawayNats:
         return f"nats://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls) -> ThrowawayNats:
+    def start(cls, root: Path | None = None) -> ThrowawayNats:
+        """Start in ``root`` (default: a new temporary directory, removed by :meth:`stop`)."""
         executable = shutil.which("nats-server")
         if executable is None:
             raise NatsUnavailable("nats-server not found (apt-get install nats-server)")
-        server = cls(executable=executable, root=Path(tempfile.mkdtemp(prefix="veche-nats-")), port=free_tcp_port())
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+        server = cls(
+            executable=executable, root=root or Path(tempfile.mkdtemp(prefix="veche-nats-")), port=free_tcp_port()
+        )
         try:
             server._launch()
         except BaseException:

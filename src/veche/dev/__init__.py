@@ -1,0 +1,1 @@
+"""Throwaway infrastructure for trying Veche out on one machine (`veche dev cluster`) and for its tests."""

@@ -1,0 +1,212 @@
+"""`veche dev cluster`: manager, base, web and N app servers as separate processes on this machine, on a
+throwaway PostgreSQL and NATS (or given URLs), for trying the cluster out and for the cluster tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from veche.dev.nats import ThrowawayNats
+from veche.dev.ports import free_tcp_port
+from veche.dev.postgres import ThrowawayPostgres
+
+__all__ = ["ClusterProcess", "DevCluster"]
+
+READY_TIMEOUT_S = 60.0
+
+
+@dataclass
+class ClusterProcess:
+    name: str  # "manager", "base", "web", "app-1", ...
+    role: str
+    port: int
+    config: Path
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid if self.process else 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@dataclass
+class DevCluster:
+    root: Path
+    apps: int
+    http_port: int
+    admin_password: str
+    database_url: str = ""
+    nats_url: str = ""
+    auto_approve: bool = True
+    region_of: dict[int, str] = field(default_factory=dict)  # app number -> region
+    processes: list[ClusterProcess] = field(default_factory=list)
+    _postgres: ThrowawayPostgres | None = None
+    _nats: ThrowawayNats | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+
+    def start(self, progress: bool = True) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        say = print if progress else (lambda *a, **k: None)
+        if not self.database_url:
+            say("  starting a throwaway PostgreSQL …", flush=True)
+            self._postgres = ThrowawayPostgres.start(self.root / "postgres")
+            self.database_url = self._postgres.url
+        if not self.nats_url:
+            say("  starting a throwaway NATS …", flush=True)
+            self._nats = ThrowawayNats.start(self.root / "nats")
+            self.nats_url = self._nats.url
+        (self.root / "secret_key").write_text(secrets.token_urlsafe(32) + "\n")
+        (self.root / "join_token").write_text(secrets.token_urlsafe(24) + "\n")
+        os.chmod(self.root / "secret_key", 0o600)
+        os.chmod(self.root / "join_token", 0o600)
+        plan = [
+            ("manager", "manager", free_tcp_port()),
+            ("base", "base", free_tcp_port()),
+            ("web", "web", self.http_port),
+        ]
+        plan += [(f"app-{i}", "app", free_tcp_port()) for i in range(1, self.apps + 1)]
+        self.processes = [self._prepare(name, role, port) for name, role, port in plan]
+        self._create_admin()
+        for proc in self.processes:
+            self.launch(proc)
+            say(f"  {proc.name:<8} pid {proc.pid:<7} {proc.url}", flush=True)
+        self.wait_ready()
+
+    def _prepare(self, name: str, role: str, port: int) -> ClusterProcess:
+        data_dir = self.root / name
+        data_dir.mkdir(parents=True, exist_ok=True)
+        number = int(name.split("-")[1]) if name.startswith("app-") else 0
+        region = self.region_of.get(number, "default")
+        config = data_dir / "veche.toml"
+        lines = [
+            f'data_dir = "{data_dir}"',
+            "[http]",
+            'host = "127.0.0.1"',
+            f"port = {port}",
+            f'public_url = "http://127.0.0.1:{self.http_port}"',
+            "[database]",
+            f'url = "{self.database_url}"',
+            "[bus]",
+            f'url = "{self.nats_url}"',
+            "[security]",
+            f'secret_key_file = "{self.root / "secret_key"}"',
+            "[cluster]",
+            f'name = "{name}"',
+            f'region = "{region}"',
+            f'join_token_file = "{self.root / "join_token"}"',
+            f"auto_approve = {'true' if self.auto_approve else 'false'}",
+        ]
+        if role == "app":
+            lines += ["[signaling]", f'public_url = "ws://127.0.0.1:{port}/ws/v1"']
+        config.write_text("\n".join(lines) + "\n")
+        return ClusterProcess(name=name, role=role, port=port, config=config, log=data_dir / "veche.log")
+
+    def _create_admin(self) -> None:
+        password_file = self.root / "admin_password"
+        password_file.write_text(self.admin_password + "\n")
+        os.chmod(password_file, 0o600)
+        web = next(p for p in self.processes if p.role == "web")
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "veche",
+                "admin",
+                "create-user",
+                "admin",
+                "--admin",
+                "--password-file",
+                str(password_file),
+                "--config",
+                str(web.config),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0 and "already exists" not in result.stderr:
+            raise RuntimeError(f"creating the admin failed: {result.stderr.strip()}")
+
+    def launch(self, proc: ClusterProcess) -> None:
+        """(Re)start one server process."""
+        log = proc.log.open("ab")
+        proc.process = subprocess.Popen(
+            [sys.executable, "-m", "veche", "run", proc.role, "--config", str(proc.config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+
+    def wait_ready(self, procs: list[ClusterProcess] | None = None, timeout_s: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        for proc in procs or self.processes:
+            while True:
+                if not proc.alive():
+                    raise RuntimeError(f"{proc.name} exited: {self.log_tail(proc)}")
+                try:
+                    if httpx.get(f"{proc.url}/api/v1/health", timeout=1).status_code in (200, 503):
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{proc.name} did not answer within {timeout_s:g} s: {self.log_tail(proc)}")
+                time.sleep(0.1)
+
+    def kill(self, proc: ClusterProcess, sig: int = signal.SIGKILL) -> None:
+        if proc.alive():
+            assert proc.process is not None
+            os.killpg(proc.process.pid, sig)
+            proc.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            if proc.alive():
+                assert proc.process is not None
+                os.killpg(proc.process.pid, signal.SIGTERM)
+        for proc in self.processes:
+            if proc.process is not None:
+                try:
+                    proc.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.process.pid, signal.SIGKILL)
+                    proc.process.wait(timeout=10)
+        if self._nats is not None:
+            self._nats.stop()
+        if self._postgres is not None:
+            self._postgres.stop()
+
+    # -- conveniences -----------------------------------------------------------------------------------------
+
+    def get(self, name: str) -> ClusterProcess:
+        return next(p for p in self.processes if p.name == name)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def nats(self) -> ThrowawayNats | None:
+        return self._nats
+
+    def log_tail(self, proc: ClusterProcess, lines: int = 30) -> str:
+        if not proc.log.exists():
+            return ""
+        return "\n".join(proc.log.read_text(errors="replace").splitlines()[-lines:])
