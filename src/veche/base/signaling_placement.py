@@ -12,15 +12,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from veche.bus.base import Bus, BusError
 from veche.bus.messages import Ping
 from veche.domain.clock import Clock
 from veche.domain.errors import Unavailable
 from veche.domain.model import Conference
-from veche.domain.placement import NoServerAvailable, PlacementRequest, place_conference
-from veche.domain.server_snapshot import ServerStatus
+from veche.domain.placement import (
+    NoServerAvailable,
+    PlacementCosts,
+    PlacementRequest,
+    estimate_load,
+    place_conference,
+)
+from veche.domain.server_snapshot import ServerSnapshot, ServerStatus
 from veche.manager.registry import ServerRegistry
 from veche.storage.cluster import Placement, PlacementStore
 
@@ -30,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 PING_TIMEOUT_S = 0.5
 DEFAULT_EXPECTED = 8  # expected size of a conference that has no schedule yet
+# Heartbeats show a placement's load a second or two later; until then this web server counts it itself,
+# so a burst of new conferences spreads instead of piling onto the server that looked idlest.
+PENDING_WINDOW_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class SignalingPlacement:
         self._bus = bus
         self._clock = clock
         self._clock_s = clock_s
+        self._recent: list[tuple[float, str, int]] = []  # (placed at, server, expected participants)
 
     async def target_for(
         self, conference: Conference, *, region: str | None = None, failed_server: str | None = None
@@ -60,12 +70,15 @@ class SignalingPlacement:
         if current is not None and await self._usable(current, failed_server):
             return SignalingTarget(current.server_id, current.signaling_url)
         excluded = {current.server_id} if current is not None else set()
-        snapshots = [s for s in self._registry.app_snapshots() if s.server_id not in excluded]
+        expected = min(conference.max_participants, DEFAULT_EXPECTED)
+        snapshots = self._with_recent_placements(
+            [s for s in self._registry.app_snapshots() if s.server_id not in excluded]
+        )
         try:
             chosen = place_conference(
                 snapshots,
                 PlacementRequest(
-                    expected_participants=min(conference.max_participants, DEFAULT_EXPECTED),
+                    expected_participants=expected,
                     now_s=self._clock_s(),
                     region=region,
                 ),
@@ -80,9 +93,27 @@ class SignalingPlacement:
             replacing=current.server_id if current else None,
             now=self._clock(),
         )
+        self._recent.append((self._clock_s(), placed.server_id, expected))
         if current is not None:
             logger.warning("conference %s moved from %s to %s", conference.id, current.server_id, placed.server_id)
         return SignalingTarget(placed.server_id, placed.signaling_url)
+
+    def _with_recent_placements(self, snapshots: list[ServerSnapshot]) -> list[ServerSnapshot]:
+        now = self._clock_s()
+        self._recent = [r for r in self._recent if now - r[0] < PENDING_WINDOW_S]
+        costs = PlacementCosts()
+        adjusted = []
+        for snapshot in snapshots:
+            pending = [expected for at, server, expected in self._recent if server == snapshot.server_id]
+            if pending:
+                extra = sum(estimate_load(n, costs).cores for n in pending)
+                snapshot = replace(
+                    snapshot,
+                    participants=snapshot.participants + sum(pending),
+                    cpu_use=snapshot.cpu_use + extra / max(snapshot.cores, 1),
+                )
+            adjusted.append(snapshot)
+        return adjusted
 
     async def _usable(self, placement: Placement, failed_server: str | None) -> bool:
         view = self._registry.get(placement.server_id)

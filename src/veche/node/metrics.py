@@ -12,9 +12,12 @@ __all__ = ["FigureSampler"]
 
 
 class FigureSampler:
+    """CPU is this server's own: its process and children (Janus), as a share of all cores. On a machine
+    running one server that is its load; on a machine running several (a dev cluster) each sees its own."""
+
     def __init__(self) -> None:
         self._process = psutil.Process()
-        psutil.cpu_percent(None)  # the first call only starts the measurement
+        self._cpu_seconds = self._tree_cpu_seconds()
         self._last_net = psutil.net_io_counters()
         self._last_at = time.monotonic()
 
@@ -22,13 +25,25 @@ class FigureSampler:
         now = time.monotonic()
         net = psutil.net_io_counters()
         elapsed = max(now - self._last_at, 1e-3)
+        cores = psutil.cpu_count() or 1
+        cpu_seconds = self._tree_cpu_seconds()
         figures = ServerFigures(
-            cpu_use=psutil.cpu_percent(None) / 100.0,
-            cores=psutil.cpu_count() or 1,
+            cpu_use=min(max(cpu_seconds - self._cpu_seconds, 0.0) / elapsed / cores, 1.0),
+            cores=cores,
             memory_rss_bytes=self._process.memory_info().rss,
             memory_use=psutil.virtual_memory().percent / 100.0,
             net_in_bps=max(net.bytes_recv - self._last_net.bytes_recv, 0) * 8 / elapsed,
             net_out_bps=max(net.bytes_sent - self._last_net.bytes_sent, 0) * 8 / elapsed,
         )
-        self._last_net, self._last_at = net, now
+        self._last_net, self._last_at, self._cpu_seconds = net, now, cpu_seconds
         return figures
+
+    def _tree_cpu_seconds(self) -> float:
+        total = 0.0
+        for process in [self._process, *self._process.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                continue
+        return total
