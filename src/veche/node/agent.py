@@ -175,6 +175,8 @@ class ServerAgent:
                 region=command.region,
                 max_participants=command.max_participants,
             )
+            # Announce the new state at once, so placement and the console see it before the reply.
+            await self._bus.publish(await self.heartbeat())
             return CommandResult(ok=True, message=f"{self.server_id} is {self.state.status}")
         if command.action in ("restart", "shutdown"):
             logger.warning("the manager asked this server to %s", command.action)

@@ -147,6 +147,20 @@ async def admin(request: Request, error: str | None = None, notice: str | None =
     )
 
 
+@router.get("/admin/servers")
+async def admin_servers(request: Request) -> Response:
+    found = await _page_user(request)
+    if not found:
+        return _to_login(request)
+    user, token = found
+    if not user.is_admin:
+        return _render(
+            request, "message.html", 403, title="Not allowed", message="Only administrators may open the console."
+        )
+    settings = await request.app.state.container.get_server_admin().current_settings()
+    return _render(request, "servers.html", user=user, csrf=_csrf(request, token), settings=settings)
+
+
 async def _admin_form(request: Request, csrf_token: str) -> User | Response:
     found = await _page_user(request)
     if not found:

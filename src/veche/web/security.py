@@ -58,6 +58,7 @@ async def optional_caller(request: Request) -> Caller | None:
         if via_cookie:
             return None
         raise AuthenticationFailed("The token is invalid or has expired; log in again.")
+    container.get_presence().touch(user.id)  # any signed-in request: "online" in the address book
     if via_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent, csrf_token_for(token, container.get_secret_key())):

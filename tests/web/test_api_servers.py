@@ -1,0 +1,63 @@
+"""The server registry and shared settings over the REST API, on `veche up`'s single server."""
+
+from __future__ import annotations
+
+import time
+
+from tests.web.conftest import Api
+
+
+def _wait_for_servers(api: Api) -> list[dict[str, object]]:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        servers = api.call("GET", "/servers", api.admin_token).json()
+        if servers and servers[0]["pid"]:
+            return list(servers)
+        time.sleep(0.1)
+    raise AssertionError("the server never appeared with a heartbeat")
+
+
+def test_single_server_is_registered_approved_and_live(api: Api) -> None:
+    [server] = _wait_for_servers(api)
+    assert server["status"] == "up" and set(server["roles"]) == {"manager", "base", "web", "app"}  # type: ignore[arg-type]
+    assert server["media_engine"]["up"] is True  # type: ignore[index]
+    assert server["cpu_use"] is not None and server["version"] == "0.1.0"
+
+
+def test_only_admins_see_servers_and_settings(api: Api) -> None:
+    _, anna = api.user("anna")
+    assert api.call("GET", "/servers", anna).status_code == 403
+    assert api.call("PATCH", "/settings", anna, json={"domain": "x"}).status_code == 403
+
+
+def test_edit_and_drain_reach_the_server(api: Api) -> None:
+    [server] = _wait_for_servers(api)
+    r = api.call("PATCH", f"/servers/{server['id']}", api.admin_token, json={"name": "Москва-1", "region": "ru"})
+    assert r.status_code == 200 and r.json()["name"] == "Москва-1" and r.json()["region"] == "ru"
+    r = api.call("PATCH", f"/servers/{server['id']}", api.admin_token, json={"draining": True})
+    assert r.json()["status"] == "draining"
+    # A draining server takes no new conference.
+    conf = api.conference(api.admin_token)
+    refused = api.call("POST", f"/conferences/{conf['id']}/join", api.admin_token)
+    assert refused.status_code == 503 and "1 draining" in refused.json()["error"]["message"]
+    api.call("PATCH", f"/servers/{server['id']}", api.admin_token, json={"draining": False})
+    assert api.call("POST", f"/conferences/{conf['id']}/join", api.admin_token).status_code == 200
+    assert api.call("PATCH", "/servers/nope", api.admin_token, json={"name": "x"}).status_code == 404
+
+
+def test_settings_change_is_applied_without_restart(api: Api) -> None:
+    conf = api.conference(api.admin_token, guests_allowed=True)
+    r = api.call(
+        "PATCH",
+        "/settings",
+        api.admin_token,
+        json={"video_max_height": 360, "guests_allowed": False, "turn_servers": [{"urls": "turn:turn.example.org"}]},
+    )
+    assert r.status_code == 200 and r.json()["revision"] == 1
+    joined = api.call("POST", f"/conferences/{conf['id']}/join", api.admin_token).json()
+    assert joined["client"]["video_max_height"] == 360
+    assert {"urls": "turn:turn.example.org"} in joined["ice_servers"]
+    guest = api.call("POST", f"/invites/{conf['invite_code']}/join", json={"display_name": "Visitor"})
+    assert guest.status_code == 403 and "Guests are not allowed" in guest.json()["error"]["message"]
+    bad = api.call("PATCH", "/settings", api.admin_token, json={"video_max_height": 999})
+    assert bad.status_code == 400 and api.call("GET", "/settings", api.admin_token).json()["revision"] == 1
