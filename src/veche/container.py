@@ -19,16 +19,15 @@ from veche.base.directory.sync_service import DirectorySync
 from veche.base.signaling_placement import SignalingPlacement
 from veche.bus.base import Bus
 from veche.bus.inproc import InProcessBus
-from veche.config.settings import read_or_create_secret
-from veche.config.settings import VecheSettings
+from veche.config.settings import VecheSettings, read_or_create_secret
 from veche.domain.clock import utc_now
 from veche.domain.directory import access_mask
 from veche.domain.login_throttle import LoginThrottle
 from veche.manager.registry import ServerRegistry
 from veche.manager.server_admin import ServerAdmin
 from veche.node.agent import NodeState, ServerAgent, load_server_id
-from veche.storage.cluster import PlacementStore, ServerCatalogStore, SharedSettingsStore
 from veche.storage.address_book import AddressBookStore
+from veche.storage.cluster import PlacementStore, ServerCatalogStore, SharedSettingsStore
 from veche.storage.conferences import ChatStore, ConferenceStore
 from veche.storage.database import Database
 from veche.storage.directory import DirectoryStore
