@@ -65,7 +65,7 @@ class DevCluster:
         say = print if progress else (lambda *a, **k: None)
         if not self.database_url:
             say("  starting a throwaway PostgreSQL …", flush=True)
-            self._postgres = ThrowawayPostgres.start(self.root / "postgres")
+            self._postgres = ThrowawayPostgres.start()
             self.database_url = self._postgres.url
         if not self.nats_url:
             say("  starting a throwaway NATS …", flush=True)

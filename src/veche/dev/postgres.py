@@ -72,15 +72,12 @@ class ThrowawayPostgres:
         return f"postgresql://{_USER}@127.0.0.1:{self.port}/{_DATABASE}"
 
     @classmethod
-    def start(cls, root: Path | None = None) -> ThrowawayPostgres:
-        """Create and start a cluster with an empty database ``veche`` owned by superuser ``veche``, in ``root``
-        (default: a new temporary directory; :meth:`stop` removes it either way)."""
+    def start(cls) -> ThrowawayPostgres:
+        """Create and start a cluster with an empty database ``veche`` owned by superuser ``veche``, in a new
+        temporary directory (the ``postgres`` user must reach it when running as root)."""
         bin_dir = find_postgres_bin()
         run_as = _run_as_prefix()
-        if root is None:
-            root = Path(tempfile.mkdtemp(prefix="veche-pg-"))
-        else:
-            root.mkdir(parents=True, exist_ok=True)
+        root = Path(tempfile.mkdtemp(prefix="veche-pg-"))
         if run_as:
             pw = pwd.getpwnam("postgres")
             os.chown(root, pw.pw_uid, pw.pw_gid)
