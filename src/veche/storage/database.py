@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 __all__ = ["Database"]
@@ -15,6 +15,7 @@ __all__ = ["Database"]
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x76656368  # "vech"
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -40,6 +41,9 @@ class Database:
     async def migrate(self) -> None:
         """Bring the schema to the newest revision."""
         async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several roles of a cluster may start at once: one migrates, the others wait and find it done.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "head"))
         logger.info("database schema is current (%s)", self.engine.dialect.name)
 
