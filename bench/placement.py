@@ -27,11 +27,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.support
 
-from veche.dev.nats import NatsUnavailable, ThrowawayNats  # noqa: E402
-
 from veche.bus.envelope import encode_message  # noqa: E402
 from veche.bus.messages import EngineStatus, ServerHeartbeat  # noqa: E402
 from veche.bus.nats import NatsBus  # noqa: E402
+from veche.dev.nats import NatsUnavailable, ThrowawayNats  # noqa: E402
 from veche.domain.liveness import HEARTBEAT_INTERVAL_S  # noqa: E402
 from veche.domain.placement import PlacementRequest, place_conference  # noqa: E402
 from veche.domain.server_snapshot import ServerSnapshot, ServerStatus  # noqa: E402

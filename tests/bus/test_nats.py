@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from veche.dev.nats import ThrowawayNats
 from veche.bus import messages
 from veche.bus.base import BusError, NoResponder
 from veche.bus.envelope import Fault, FaultKind, decode_message, decode_reply, encode_fault, encode_message
@@ -32,6 +31,7 @@ from veche.bus.messages import (
     SettingsChanged,
 )
 from veche.bus.nats import BusDisconnected, NatsBus, addressed_subject
+from veche.dev.nats import ThrowawayNats
 
 SAMPLES: list[BusMessage] = [
     ServerHeartbeat(
