@@ -16,7 +16,7 @@ from veche.base.directory.login import DirectoryLogin
 from veche.base.directory.presence import PresenceTracker
 from veche.base.directory.server import DirectoryServer
 from veche.base.directory.sync_service import DirectorySync
-from veche.base.signaling_placement import SignalingPlacement
+from veche.base.signaling_placement import PlacementJanitor, SignalingPlacement
 from veche.bus.base import Bus
 from veche.bus.inproc import InProcessBus
 from veche.config.settings import VecheSettings, read_or_create_secret
@@ -109,6 +109,10 @@ class Container:
         )
 
     @functools.cache  # noqa: B019
+    def get_placement_janitor(self) -> PlacementJanitor:
+        return PlacementJanitor(self.get_bus(), PlacementStore(self.get_database().sessions))
+
+    @functools.cache  # noqa: B019
     def get_signaling_placement(self) -> SignalingPlacement:
         return SignalingPlacement(
             self.get_registry(), PlacementStore(self.get_database().sessions), self.get_bus(), utc_now
@@ -176,9 +180,7 @@ class Container:
 
     @functools.cache  # noqa: B019
     def get_directory_sync(self) -> DirectorySync:
-        return DirectorySync(
-            self.settings.directory, self.get_directory_servers(), self.get_directory_store(), utc_now
-        )
+        return DirectorySync(self.settings.directory, self.get_directory_servers(), self.get_directory_store(), utc_now)
 
     @functools.cache  # noqa: B019
     def get_directory_login(self) -> DirectoryLogin | None:
@@ -218,6 +220,7 @@ class Container:
         agent.lifecycle = self.lifecycle
         if "base" in self.roles:
             self.get_chat_archive()
+            self.get_placement_janitor()
             self.get_presence()
             if self.settings.directory.sources and self.settings.directory.watch:
                 self.get_directory_sync().start()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from veche.base.signaling_placement import SignalingPlacement
+from veche.base.signaling_placement import PlacementJanitor, SignalingPlacement
 from veche.bus.inproc import InProcessBus
-from veche.bus.messages import ServerHeartbeat
+from veche.bus.messages import ConferenceEnded, ServerHeartbeat
 from veche.domain.errors import Unavailable
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType
 from veche.manager.registry import ServerRegistry
@@ -35,8 +35,10 @@ def conference(cid: int) -> Conference:
 
 
 class Cluster:
-    def __init__(self, bus: InProcessBus, placement: SignalingPlacement, clock: list[float]) -> None:
-        self.bus, self.placement, self.clock = bus, placement, clock
+    def __init__(
+        self, bus: InProcessBus, placement: SignalingPlacement, store: PlacementStore, clock: list[float]
+    ) -> None:
+        self.bus, self.placement, self.store, self.clock = bus, placement, store, clock
 
     async def beat(self, server_id: str, state: str = "up", participants: int = 0) -> None:
         await self.bus.publish(
@@ -62,8 +64,9 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     clock = [1000.0]
     bus = InProcessBus("web-1")
     registry = ServerRegistry(bus, clock_s=lambda: clock[0])
-    placement = SignalingPlacement(registry, PlacementStore(db.sessions), bus, lambda: NOW, clock_s=lambda: clock[0])
-    yield Cluster(bus, placement, clock)
+    store = PlacementStore(db.sessions)
+    placement = SignalingPlacement(registry, store, bus, lambda: NOW, clock_s=lambda: clock[0])
+    yield Cluster(bus, placement, store, clock)
     await db.close()
 
 
@@ -110,3 +113,15 @@ async def test_without_any_heartbeats_the_recorded_placement_is_trusted(cluster:
     assert (await cluster.placement.target_for(conference(1))).server_id == "a"
     cluster.clock[0] += 60  # the bus is away: nobody is heard
     assert (await cluster.placement.target_for(conference(1))).server_id == "a"
+
+
+async def test_an_ended_conference_is_placed_afresh(cluster: Cluster) -> None:
+    PlacementJanitor(cluster.bus, cluster.store)
+    await cluster.beat("a")
+    await cluster.beat("b", participants=50)
+    assert (await cluster.placement.target_for(conference(1))).server_id == "a"
+    await cluster.beat("a", participants=90)
+    await cluster.bus.publish(ConferenceEnded(server_id="b", conference_id=1))  # not where it runs: ignored
+    assert (await cluster.placement.target_for(conference(1))).server_id == "a"
+    await cluster.bus.publish(ConferenceEnded(server_id="a", conference_id=1))
+    assert (await cluster.placement.target_for(conference(1))).server_id == "b"

@@ -15,6 +15,7 @@ from veche.bus.messages import (
     BusMessage,
     ChatPosted,
     CommandResult,
+    ConferenceEnded,
     EngineStatus,
     ListParticipants,
     LiveParticipant,
@@ -52,6 +53,7 @@ SAMPLES: list[BusMessage] = [
     ParticipantJoined(server_id="app-1", conference_id=3, participant_id="p-9", identity="user:5"),
     ParticipantLeft(server_id="app-1", conference_id=3, participant_id="p-9", identity="guest:ab"),
     Ping(),
+    ConferenceEnded(server_id="app-1", conference_id=3),
     RegisterServer(
         server_id="app-1", roles=["app"], host="h", name="Москва-1", region="ru", join_token="t", software_version="0.1"
     ),

@@ -61,7 +61,7 @@ class ClusterApi:
                         json={"failed_server": failed_server} if failed_server else {},
                     )
                     # 503: no live app server right now (heartbeats late on a loaded machine); the
-                    # browser client retries the same way.
+                    # test retries as a person would; reconnecting clients retry by themselves.
                     if r.status_code != 503:
                         break
                     await asyncio.sleep(0.5 * (attempt + 1))

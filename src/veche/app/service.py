@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -13,6 +14,7 @@ from veche.bus.messages import (
     BusMessage,
     ChatPosted,
     CommandResult,
+    ConferenceEnded,
     EngineStatus,
     ListParticipants,
     LiveParticipant,
@@ -30,7 +32,6 @@ __all__ = ["AppService"]
 logger = logging.getLogger(__name__)
 
 
-
 class AppService:
     def __init__(self, engine: MediaEngine, bus: Bus, *, server_id: str, bitrate_bps: int) -> None:
         self.engine = engine
@@ -39,14 +40,20 @@ class AppService:
         self._bitrate = bitrate_bps
         self._configured_bitrate = bitrate_bps
         self._rooms: dict[int, ConferenceRoom] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._running = False
         engine.add_restart_listener(self._on_engine_restart)
         bus.handle(ModerateParticipant, self._handle_moderate)
         bus.handle(ListParticipants, self._handle_list)
 
     async def start(self) -> None:
         await self.engine.start()
+        self._running = True
 
     async def stop(self) -> None:
+        self._running = False
+        if self._background:  # let announcements in flight finish: cancelling a database call midway can hang
+            await asyncio.wait(list(self._background), timeout=2.0)
         for room in list(self._rooms.values()):
             await room.close()
         self._rooms.clear()
@@ -93,6 +100,12 @@ class AppService:
         if room.empty and self._rooms.get(room.conference_id) is room:
             del self._rooms[room.conference_id]
             await room.close()
+            if self._running:  # sockets closing during shutdown end nothing: the server's conferences move
+                # Not awaited: a departure never waits on the base role's database.
+                ended = ConferenceEnded(server_id=self._server_id, conference_id=room.conference_id)
+                task = asyncio.create_task(self._bus.publish(ended))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     @property
     def participants(self) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from veche.bus.base import Bus, BusError
-from veche.bus.messages import Ping
+from veche.bus.messages import ConferenceEnded, Ping
 from veche.domain.clock import Clock
 from veche.domain.errors import Unavailable
 from veche.domain.model import Conference
@@ -30,7 +30,7 @@ from veche.domain.server_snapshot import ServerSnapshot, ServerStatus
 from veche.manager.registry import ServerRegistry
 from veche.storage.cluster import Placement, PlacementStore
 
-__all__ = ["SignalingPlacement", "SignalingTarget"]
+__all__ = ["PlacementJanitor", "SignalingPlacement", "SignalingTarget"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,17 @@ DEFAULT_EXPECTED = 8  # expected size of a conference that has no schedule yet
 # Heartbeats show a placement's load a second or two later; until then this web server counts it itself,
 # so a burst of new conferences spreads instead of piling onto the server that looked idlest.
 PENDING_WINDOW_S = 5.0
+
+
+class PlacementJanitor:
+    """Base role: forgets a conference's placement when it ends, so its next start is placed afresh."""
+
+    def __init__(self, bus: Bus, store: PlacementStore) -> None:
+        self._store = store
+        bus.subscribe(ConferenceEnded, self._on_ended)
+
+    async def _on_ended(self, message: ConferenceEnded) -> None:
+        await self._store.forget(message.conference_id, message.server_id)
 
 
 @dataclass(frozen=True)

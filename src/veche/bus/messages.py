@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "BusMessage",
+    "ConferenceEnded",
     "Ping",
     "RegisterServer",
     "Registration",
@@ -121,6 +122,14 @@ class SettingsChanged(BusMessage):
 
     subject: ClassVar[str] = "veche.settings.changed"
     settings: dict[str, Any]
+
+
+class ConferenceEnded(BusMessage):
+    """The last participant left a conference on an app server; its placement is forgotten."""
+
+    subject: ClassVar[str] = "veche.conference.ended"
+    server_id: str
+    conference_id: int
 
 
 class Ping(BusMessage):

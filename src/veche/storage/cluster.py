@@ -142,6 +142,16 @@ class PlacementStore:
             row = await session.get(ConferencePlacementRow, conference_id)
             return Placement(row.conference_id, row.server_id, row.signaling_url) if row else None
 
+    async def forget(self, conference_id: int, server_id: str) -> None:
+        """Drop the placement if it still names ``server_id`` (the conference may have moved meanwhile)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(ConferencePlacementRow).where(
+                    ConferencePlacementRow.conference_id == conference_id,
+                    ConferencePlacementRow.server_id == server_id,
+                )
+            )
+
     async def place(self, placement: Placement, *, replacing: str | None, now: datetime) -> Placement:
         """Record a placement unless another web server placed the conference first; returns the winner."""
         async with self._sessions.begin() as session:
