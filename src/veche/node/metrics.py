@@ -10,6 +10,8 @@ from veche.bus.messages import ServerFigures
 
 __all__ = ["FigureSampler"]
 
+CHILDREN_REFRESH_S = 10.0  # a restarted Janus is counted again within this time
+
 
 class FigureSampler:
     """CPU is this server's own: its process and children (Janus), as a share of all cores. On a machine
@@ -17,6 +19,8 @@ class FigureSampler:
 
     def __init__(self) -> None:
         self._process = psutil.Process()
+        self._children: list[psutil.Process] = []
+        self._children_at = -CHILDREN_REFRESH_S
         self._cpu_seconds = self._tree_cpu_seconds()
         self._last_net = psutil.net_io_counters()
         self._last_at = time.monotonic()
@@ -39,8 +43,12 @@ class FigureSampler:
         return figures
 
     def _tree_cpu_seconds(self) -> float:
+        now = time.monotonic()
+        if now - self._children_at > CHILDREN_REFRESH_S:  # walking /proc each second costs more than the rest
+            self._children = self._process.children(recursive=True)
+            self._children_at = now
         total = 0.0
-        for process in [self._process, *self._process.children(recursive=True)]:
+        for process in [self._process, *self._children]:
             try:
                 times = process.cpu_times()
                 total += times.user + times.system
