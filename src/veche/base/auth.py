@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import logging
 import re
@@ -18,7 +19,7 @@ from veche.domain.login_throttle import LoginThrottle
 from veche.domain.model import User
 from veche.storage.users import SessionStore, UserStore
 
-__all__ = ["AuthService", "LoginResult", "token_hash", "validate_new_user"]
+__all__ = ["AuthService", "DirectoryAuthenticator", "LoginResult", "token_hash", "validate_new_user"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,17 @@ def validate_new_user(login: str, display_name: str, email: str, password: str) 
         raise InvalidInput(f"The password must be at least {MIN_PASSWORD} characters.")
 
 
+class DirectoryAuthenticator(abc.ABC):
+    """Checks passwords of users who have none stored here (LDAP / Active Directory users)."""
+
+    @abc.abstractmethod
+    async def authenticate(self, login: str, password: str, known: User | None) -> User | None:
+        """The user if his directory accepts the password; None if it does not know him or refuses the password.
+
+        ``known`` is the local user with this login, if any. Raises AuthenticationFailed for disabled accounts.
+        """
+
+
 @dataclass(frozen=True)
 class LoginResult:
     user: User
@@ -61,12 +73,14 @@ class AuthService:
         *,
         session_ttl: timedelta,
         throttle: LoginThrottle,
+        directory: DirectoryAuthenticator | None = None,
     ) -> None:
         self._users = users
         self._sessions = sessions
         self._clock = clock
         self._ttl = session_ttl
         self._throttle = throttle
+        self._directory = directory
 
     @staticmethod
     def hash_password(password: str) -> str:
@@ -92,14 +106,20 @@ class AuthService:
             raise RateLimited(f"Too many failed logins. Try again in {int(wait) + 1} s.", int(wait) + 1)
         found = await self._users.by_login(login)
         user, stored = found if found else (None, None)
-        if not self._verify(stored or _DUMMY_HASH, password) or user is None or stored is None:
+        if self._directory is not None and stored is None:
+            # No local password: a directory user (or an unknown login the directory may know).
+            user = await self._directory.authenticate(login, password, user)
+            verified = user is not None
+        else:
+            verified = self._verify(stored or _DUMMY_HASH, password) and user is not None and stored is not None
+        if not verified or user is None:
             self._throttle.record_failure(keys, now.timestamp())
             logger.info("failed login for %r from %s", login, client)
             raise AuthenticationFailed("Wrong login or password.")
         if user.disabled:
             raise AuthenticationFailed("This account is disabled.")
         self._throttle.record_success([keys[0]])
-        if _hasher.check_needs_rehash(stored):
+        if stored is not None and _hasher.check_needs_rehash(stored):
             await self._users.set_password_hash(user.id, self.hash_password(password))
         token = secrets.token_urlsafe(32)
         await self._sessions.create(

@@ -18,8 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from veche.config.directory import DirectoryConfig
 from veche.config.cluster import BusConfig, ClusterConfig
+from veche.config.directory import DirectoryConfig
 from veche.config.janus import JanusConfig
 
 __all__ = [

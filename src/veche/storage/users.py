@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from veche.domain.errors import Conflict
 from veche.domain.model import User
+from veche.storage.address_book import local_entry
 from veche.storage.tables import SessionRow, UserRow
 
 __all__ = ["SessionStore", "UserStore"]
@@ -53,6 +54,7 @@ class UserStore:
             async with self._sessions.begin() as session:
                 session.add(row)
                 await session.flush()
+                session.add(local_entry(row.id, login, display_name, email, now))  # his address book entry
                 return _user(row)
         except IntegrityError as e:
             raise Conflict(f"A user with the login “{login}” already exists.") from e

@@ -1,0 +1,1 @@
+"""The ldap3 implementation of the directory edge (OpenLDAP and Active Directory)."""

@@ -1,0 +1,129 @@
+"""Tables of the address book and directory sync. Created by migration 0002_directory.
+
+``directory_entries`` has one row per person in the address book, local users included (``source`` NULL),
+so that one (trigram-indexed) column answers every search.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
+
+from veche.storage.tables import Base
+
+__all__ = [
+    "DirectoryEntryRow",
+    "DirectoryGroupClosureRow",
+    "DirectoryGroupMemberRow",
+    "DirectoryGroupRow",
+    "DirectorySeenRow",
+    "DirectorySyncStateRow",
+    "DirectoryUserGroupRow",
+    "prefix_key",
+]
+
+
+def prefix_key(length: int) -> TypeEngine[str]:
+    """A string compared byte by byte (collation "C" on PostgreSQL), so prefix ranges use a plain b-tree."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+class DirectoryEntryRow(Base):
+    __tablename__ = "directory_entries"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    dn: Mapped[str | None] = mapped_column(String(1024))
+    phone: Mapped[str] = mapped_column(String(64), default="")
+    department: Mapped[str] = mapped_column(String(256), default="")
+    title: Mapped[str] = mapped_column(String(256), default="")
+    name_key: Mapped[str] = mapped_column(prefix_key(256))
+    login_key: Mapped[str] = mapped_column(prefix_key(128))
+    email_key: Mapped[str] = mapped_column(prefix_key(320))
+    department_key: Mapped[str] = mapped_column(String(256), default="")
+    search_text: Mapped[str] = mapped_column(Text)
+    access: Mapped[int] = mapped_column(Integer, default=4)
+    fingerprint: Mapped[str] = mapped_column(String(32), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Few indexes on purpose: every one slows down the initial load of a million people.
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_directory_entries_source_external_id"),
+        Index("ix_directory_entries_name_key", "name_key"),
+        Index("ix_directory_entries_login_key", "login_key"),
+        Index("ix_directory_entries_email_key", "email_key"),
+    )
+
+
+class DirectorySeenRow(Base):
+    """People seen by the running full pass of a source (narrow rows: cheaper than rewriting every entry)."""
+
+    __tablename__ = "directory_sync_seen"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class DirectoryGroupRow(Base):
+    __tablename__ = "directory_groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64))
+    dn: Mapped[str] = mapped_column(String(1024))
+    name: Mapped[str] = mapped_column(String(256))
+    seen_generation: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_directory_groups_source_external_id"),
+        Index("ix_directory_groups_source_dn", "source", "dn"),
+    )
+
+
+class DirectoryGroupMemberRow(Base):
+    """A direct member (person or group) of a group, by normalized DN, as the directory lists it."""
+
+    __tablename__ = "directory_group_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("directory_groups.id", ondelete="CASCADE"), primary_key=True)
+    member_dn: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    __table_args__ = (Index("ix_directory_group_members_member_dn", "member_dn"),)
+
+
+class DirectoryGroupClosureRow(Base):
+    """Group ``group_id`` is (transitively) inside ``ancestor_id``; every group is its own ancestor."""
+
+    __tablename__ = "directory_group_closure"
+    group_id: Mapped[int] = mapped_column(ForeignKey("directory_groups.id", ondelete="CASCADE"), primary_key=True)
+    ancestor_id: Mapped[int] = mapped_column(ForeignKey("directory_groups.id", ondelete="CASCADE"), primary_key=True)
+
+
+class DirectoryUserGroupRow(Base):
+    """A person's groups, nested groups resolved."""
+
+    __tablename__ = "directory_user_groups"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("directory_groups.id", ondelete="CASCADE"), primary_key=True)
+    __table_args__ = (Index("ix_directory_user_groups_group_id", "group_id"),)
+
+
+class DirectorySyncStateRow(Base):
+    """Per source: the running or last full sync (its generation and phase, to resume) and the change cookie."""
+
+    __tablename__ = "directory_sync_state"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    phase: Mapped[str] = mapped_column(String(16), default="idle")  # idle | users | groups
+    users_done: Mapped[int] = mapped_column(Integer, default=0)
+    last_full_count: Mapped[int] = mapped_column(Integer, default=0)
+    cookie: Mapped[bytes | None] = mapped_column(LargeBinary)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)

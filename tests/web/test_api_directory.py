@@ -1,0 +1,175 @@
+"""The address book API: search (Cyrillic/Latin, prefix/substring, phone, department), visibility by access
+level, local and directory users together, presence from a real signaling join, calling a contact."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import Api
+from tests.web.test_signaling_ws import joined, ticket
+from veche.base.auth import token_hash
+from veche.base.directory.full_sync import FullSync
+from veche.base.directory.memory import InMemoryDirectoryServer
+from veche.base.directory.sync_service import rules_for
+from veche.config.directory import DirectorySource
+from veche.container import Container
+from veche.domain.clock import utc_now
+from veche.domain.directory import DirectoryGroup, DirectoryPerson
+from veche.storage.directory import DirectoryStore
+from veche.storage.users import SessionStore
+
+SOURCE = DirectorySource(
+    name="corp",
+    urls=["ldap://memory"],
+    user_base_dns=["ou=people"],
+    group_base_dns=["ou=groups"],
+    group_access={"engineering": "own_groups", "sales": "own_department"},
+)
+
+
+def _person(login: str, name: str, department: str, phone: str = "", disabled: bool = False) -> DirectoryPerson:
+    return DirectoryPerson(
+        "corp",
+        f"id-{login}",
+        f"uid={login},ou=people",
+        login,
+        name,
+        f"{login}@corp.test",
+        phone,
+        department,
+        disabled=disabled,
+    )
+
+
+PEOPLE = [
+    _person("ivanov", "Иван Иванов", "Разработка", "+7 495 123-45-67"),
+    _person("petrova", "Мария Петрова", "Разработка"),
+    _person("smith", "John Smith", "Sales"),
+    _person("jones", "Anna Jones", "Sales"),
+    _person("alena", "Алёна Одинокая", "Бухгалтерия"),
+    _person("blocked", "Борис Заблокированный", "Разработка", disabled=True),
+]
+GROUPS = [
+    DirectoryGroup(
+        "corp", "g-eng", "cn=engineering,ou=groups", "engineering", ("cn=backend,ou=groups", "cn=frontend,ou=groups")
+    ),
+    DirectoryGroup("corp", "g-back", "cn=backend,ou=groups", "backend", ("uid=ivanov,ou=people",)),
+    DirectoryGroup("corp", "g-front", "cn=frontend,ou=groups", "frontend", ("uid=petrova,ou=people",)),
+    DirectoryGroup("corp", "g-sales", "cn=sales,ou=groups", "sales", ("uid=smith,ou=people",)),
+]
+
+
+async def _sync_and_tokens(container: Container) -> dict[str, str]:
+    store = DirectoryStore(container.get_database().sessions)
+    await FullSync(store, utc_now).run(InMemoryDirectoryServer(SOURCE, PEOPLE, GROUPS), rules_for(SOURCE))
+    tokens = {}
+    sessions = SessionStore(container.get_database().sessions)
+    for p in PEOPLE:
+        user_id = await store.user_id_for("corp", p.external_id)
+        assert user_id is not None
+        token = secrets.token_urlsafe(16)
+        now = utc_now()
+        await sessions.create(
+            token_hash=token_hash(token), user_id=user_id, kind="api", now=now, expires_at=now + timedelta(hours=1)
+        )
+        tokens[p.login] = token
+    return tokens
+
+
+@pytest.fixture
+def people(api: Api) -> dict[str, str]:
+    """Bearer tokens of the directory people, after a sync."""
+    return dict(api.client.portal.call(_sync_and_tokens, api.container))  # type: ignore[union-attr]
+
+
+def search(api: Api, token: str, q: str) -> list[dict[str, Any]]:
+    response = api.call("GET", "/directory/search", token, params={"q": q})
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+def logins(found: list[dict[str, Any]]) -> list[str]:
+    return [c["login"] for c in found]
+
+
+def test_search_by_name_login_email_phone_department(api: Api, people: dict[str, str]) -> None:
+    admin = api.admin_token
+    assert logins(search(api, admin, "иван")) == ["ivanov"]  # prefix, any case
+    assert logins(search(api, admin, "ИВАНОВ")) == ["ivanov"]
+    assert logins(search(api, admin, "ванов")) == ["ivanov"]  # substring
+    assert logins(search(api, admin, "алена")) == ["alena"]  # ё typed as е
+    assert logins(search(api, admin, "smi")) == ["smith"]
+    assert logins(search(api, admin, "ohn sm")) == ["smith"]
+    assert logins(search(api, admin, "petrova@corp")) == ["petrova"]
+    assert logins(search(api, admin, "495 123")) == ["ivanov"]  # phone digits
+    assert sorted(logins(search(api, admin, "разраб"))) == ["ivanov", "petrova"]  # department; not the disabled one
+    contact = search(api, admin, "ivanov")[0]
+    assert contact["display_name"] == "Иван Иванов" and contact["source"] == "corp"
+    assert contact["department"] == "Разработка" and contact["presence"] in ("offline", "online")
+    assert search(api, admin, "заблок") == []
+    # Local users are in the same address book.
+    assert [(c["login"], c["source"]) for c in search(api, people["jones"], "administr")] == [("admin", None)]
+
+
+def test_visibility_by_access_level(api: Api, people: dict[str, str]) -> None:
+    # jones has no mapped group: the default level (everyone).
+    assert logins(search(api, people["jones"], "иван")) == ["ivanov"]
+    # smith is in "sales" (own department): only Sales people.
+    assert logins(search(api, people["smith"], "jones")) == ["jones"]
+    assert search(api, people["smith"], "иван") == []
+    assert search(api, people["smith"], "administr") == []
+    ivanov_id = search(api, api.admin_token, "ivanov")[0]["id"]
+    assert api.call("GET", f"/directory/contacts/{ivanov_id}", people["smith"]).status_code == 404
+    assert api.call("POST", f"/directory/contacts/{ivanov_id}/call", people["smith"]).status_code == 404
+    # ivanov is in backend, inside engineering (own groups): petrova shares engineering; alena does not.
+    assert logins(search(api, people["ivanov"], "петрова")) == ["petrova"]
+    assert search(api, people["ivanov"], "алёна") == []
+    assert logins(search(api, people["ivanov"], "иванов")) == ["ivanov"]  # himself
+
+
+def test_presence_follows_a_real_join(api: Api) -> None:
+    anna_id, anna = api.user("anna")
+    conference = api.conference(api.admin_token)
+
+    def presence() -> str:
+        return str(search(api, api.admin_token, "anna")[0]["presence"])
+
+    assert presence() == "offline"  # logged in, but has not used Veche since
+    join_ticket = ticket(api, conference["id"], anna)
+    assert presence() == "online"  # a signed-in request
+    with joined(api, join_ticket) as (_ws, hello):
+        assert hello["type"] == "joined"
+        assert presence() == "in_conference"
+    for _ in range(50):
+        if presence() != "in_conference":
+            break
+        api.client.portal.call(asyncio.sleep, 0.02)  # type: ignore[union-attr]
+    assert presence() == "online"
+    assert api.call("POST", "/directory/presence", anna).status_code == 204
+
+
+def test_call_a_contact(api: Api, people: dict[str, str]) -> None:
+    petrova_id = search(api, people["ivanov"], "petrova")[0]["id"]
+    response = api.call("POST", f"/directory/contacts/{petrova_id}/call", people["ivanov"])
+    assert response.status_code == 201, response.text
+    call = response.json()
+    assert call["url"] == f"/c/{call['conference_id']}"
+    assert api.call("POST", f"/conferences/{call['conference_id']}/join", people["petrova"]).status_code == 200
+    assert api.call("POST", f"/conferences/{call['conference_id']}/join", people["jones"]).status_code in (403, 404)
+
+
+def test_search_needs_a_login_and_sane_input(api: Api, people: dict[str, str]) -> None:
+    assert api.call("GET", "/directory/search", params={"q": "x"}).status_code == 401
+    assert api.call("GET", "/directory/search", api.admin_token, params={"q": "x" * 101}).status_code == 422
+    assert search(api, api.admin_token, "%") == [] and search(api, api.admin_token, "_") == []
+
+
+def test_address_book_page(api: Api) -> None:
+    response = api.client.get("/directory", follow_redirects=False)
+    assert response.status_code == 303 and "/login" in response.headers["location"]
+    assert api.client.get("/static/directory.js").status_code == 200
