@@ -38,9 +38,11 @@ def signaling_url(request: Request) -> str:
     return f"{scheme}://{host}/ws/v1"
 
 
-async def _join_out(request: Request, conference: Conference, ticket: str, failed_server: str | None) -> JoinOut:
+async def _join_out(request: Request, conference: Conference, ticket: str, body: JoinIn | None) -> JoinOut:
     container = request.app.state.container
-    target = await container.get_signaling_placement().target_for(conference, failed_server=failed_server)
+    target = await container.get_signaling_placement().target_for(
+        conference, region=body.region if body else None, failed_server=body.failed_server if body else None
+    )
     shared = container.get_agent().settings
     return JoinOut(
         conference={"id": conference.id, "name": conference.name, "type": conference.type.value},
@@ -85,7 +87,7 @@ async def join_conference(
     conference_id: int, request: Request, body: JoinIn | None = None, user: User = Depends(current_user)
 ) -> JoinOut:
     conference, ticket = await request.app.state.container.get_conferences().ticket_for_user(conference_id, user)
-    return await _join_out(request, conference, ticket, body.failed_server if body else None)
+    return await _join_out(request, conference, ticket, body)
 
 
 @router.get("/invites/{code}", summary="What an invite link leads to (no login needed)")
@@ -103,7 +105,7 @@ async def join_as_guest(code: str, body: GuestJoinIn, request: Request) -> JoinO
     if not container.get_agent().settings.guests_allowed:
         raise Forbidden("Guests are not allowed in this organisation. Ask for an account.")
     conference, ticket = await container.get_conferences().ticket_for_guest(code, body.display_name)
-    return await _join_out(request, conference, ticket, body.failed_server)
+    return await _join_out(request, conference, ticket, body)
 
 
 async def _managed(request: Request, conference_id: int, user: User) -> Conference:

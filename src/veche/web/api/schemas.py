@@ -111,6 +111,8 @@ class ConferenceOut(BaseModel):
 class JoinIn(_In):
     # Set when reconnecting because the app server at this id stopped answering: the conference may move.
     failed_server: str | None = Field(default=None, max_length=64)
+    # The participant's region (e.g. from the office network): placement prefers app servers there.
+    region: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class GuestJoinIn(JoinIn):

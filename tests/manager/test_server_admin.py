@@ -1,0 +1,83 @@
+"""The manager's registry: join tokens, pending until approved, edits kept, commands to dead servers refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from veche.bus.inproc import InProcessBus
+from veche.bus.messages import CommandResult, RegisterServer, Registration
+from veche.domain.errors import InvalidInput, NotFound, Unavailable
+from veche.manager.registry import ServerRegistry
+from veche.manager.server_admin import ServerAdmin
+from veche.storage.cluster import ServerCatalogStore, SharedSettingsStore
+from veche.storage.database import Database
+
+
+@pytest.fixture
+async def admin(tmp_path: Path) -> AsyncIterator[tuple[ServerAdmin, InProcessBus]]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    await db.migrate()
+    bus = InProcessBus("manager-1")
+    server_admin = ServerAdmin(
+        bus,
+        ServerRegistry(bus),
+        ServerCatalogStore(db.sessions),
+        SharedSettingsStore(db.sessions),
+        lambda: datetime(2026, 11, 28, tzinfo=UTC),
+        join_token="s3cret",
+        auto_approve=False,
+        own_server_id="manager-1",
+        handles_registration=True,
+    )
+    await server_admin.start()
+    yield server_admin, bus
+    await db.close()
+
+
+def register(server_id: str, token: str = "s3cret") -> RegisterServer:
+    return RegisterServer(
+        server_id=server_id, roles=["app"], host="h1", name="", region="eu", join_token=token, software_version="0"
+    )
+
+
+async def test_wrong_join_token_is_refused(admin: tuple[ServerAdmin, InProcessBus]) -> None:
+    server_admin, bus = admin
+    reply = await bus.request(register("app-1", token="guess"))
+    assert reply == CommandResult(ok=False, code="bad_join_token", message="The join token is wrong.")
+    assert await server_admin.servers() == []
+
+
+async def test_new_server_is_pending_until_approved_and_learns_settings(
+    admin: tuple[ServerAdmin, InProcessBus],
+) -> None:
+    server_admin, bus = admin
+    await server_admin.update_settings({"domain": "veche.example.org"})
+    reply = await bus.request(register("app-1"))
+    assert isinstance(reply, Registration) and not reply.approved
+    assert reply.settings["domain"] == "veche.example.org" and reply.settings["revision"] == 1
+    [info] = await server_admin.servers()
+    assert info.status == "pending" and info.entry.name == "h1 (app)"
+    # The server is not heard on this bus: the approval is recorded, and it learns it when it registers again.
+    with pytest.raises(NotFound):
+        await server_admin.update("nope", approved=True)
+    await server_admin.update("app-1", approved=True, name="Москва-1", region="ru", max_participants=300)
+    again = await bus.request(register("app-1"))
+    assert isinstance(again, Registration) and again.approved and again.name == "Москва-1" and again.region == "ru"
+    assert again.max_participants == 300
+
+
+async def test_commands_to_a_dead_server_fail_clearly(admin: tuple[ServerAdmin, InProcessBus]) -> None:
+    server_admin, bus = admin
+    await bus.request(register("app-1"))
+    with pytest.raises(Unavailable, match="Server app-1 did not acknowledge “restart”"):
+        await server_admin.lifecycle("app-1", "restart")
+    with pytest.raises(InvalidInput):
+        await server_admin.lifecycle("app-1", "explode")
+    with pytest.raises(InvalidInput, match="1–128"):
+        await server_admin.update("app-1", name="")
+    await server_admin.remove("app-1")
+    assert await server_admin.servers() == []
