@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.directory.slapd import (
     ADMIN_DN,
     ADMIN_PASSWORD,
@@ -23,7 +24,6 @@ from tests.directory.slapd import (
     person_ldif,
 )
 from tests.storage.conftest import database  # noqa: F401 - SQLite and PostgreSQL per test
-
 from veche.config.directory import DirectorySource
 from veche.storage.database import Database
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+
 from tests.directory.conftest import BULK, PEOPLE
 from tests.directory.slapd import BASE_DN, Person, Slapd
-
 from veche.base.directory.server import DirectoryBindRejected, DirectoryQueryRejected, DirectoryUnavailable
 from veche.config.directory import DirectorySource
 from veche.config.settings import load_settings

@@ -347,6 +347,16 @@ class DirectoryStore:
             [{"source": source, "external_id": ext} for ext in external_ids],
         )
 
+    async def tidy_search_index(self) -> None:
+        """Move freshly inserted rows from the trigram index's pending list into the index proper.
+
+        GIN indexes take inserts into a pending list that every search scans linearly until a vacuum merges it;
+        after a large sync that made searches slow for minutes.
+        """
+        async with self._sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                await session.execute(text("SELECT gin_clean_pending_list('ix_directory_entries_search_trgm')"))
+
     async def refresh_statistics(self) -> None:
         """Let PostgreSQL's planner know the tables grew (a first sync adds a million rows in minutes)."""
         async with self._sessions.begin() as session:
