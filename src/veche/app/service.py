@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from veche.app.conference_room import ConferenceRoom
 from veche.app.media_engine import MediaEngine
@@ -154,6 +153,3 @@ class AppService:
     def apply_settings(self, settings: SharedSettings) -> None:
         """New rooms use the shared bitrate cap; running rooms keep theirs until they end."""
         self._bitrate = min(self._configured_bitrate, settings.video_max_bitrate_bps)
-
-    def describe(self) -> dict[str, Any]:
-        return {"conferences": len(self._rooms), "participants": self.participants}
