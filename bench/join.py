@@ -100,10 +100,7 @@ async def measure(server: VecheServer, seconds: float) -> Window:
     await asyncio.sleep(seconds)
     elapsed = time.monotonic() - started
     after = [_cpu(group) for group in (veche, janus, me)]
-    used = [
-        sum(end[pid] - start[pid] for pid in end if pid in start)
-        for start, end in zip(before, after, strict=True)
-    ]
+    used = [sum(end[pid] - start[pid] for pid in end if pid in start) for start, end in zip(before, after, strict=True)]
     return Window(
         seconds=elapsed,
         veche=Usage(used[0], _rss(veche)),
@@ -153,9 +150,7 @@ def _describe_stuck(participant: SyntheticParticipant) -> str:
 
 
 def _packets(participants: list[SyntheticParticipant]) -> dict[tuple[str, int], tuple[int, int]]:
-    return {
-        (p.name, f.feed): (f.video_packets, f.audio_packets) for p in participants for f in p.feeds.values()
-    }
+    return {(p.name, f.feed): (f.video_packets, f.audio_packets) for p in participants for f in p.feeds.values()}
 
 
 async def _sent(participants: list[SyntheticParticipant]) -> dict[str, int]:

@@ -12,10 +12,13 @@ from veche.base.auth import AuthService
 from veche.base.chat_archive import ChatArchive
 from veche.base.conferences import ConferenceService
 from veche.base.directory.address_book import AddressBook
+from veche.base.directory.calls import IncomingCalls
 from veche.base.directory.login import DirectoryLogin
 from veche.base.directory.presence import PresenceTracker
 from veche.base.directory.server import DirectoryServer
+from veche.base.directory.sync_requests import DirectorySyncRequests
 from veche.base.directory.sync_service import DirectorySync
+from veche.base.directory.sync_status import SyncStatusReporter
 from veche.base.signaling_placement import PlacementJanitor, SignalingPlacement
 from veche.bus.base import Bus
 from veche.bus.inproc import InProcessBus
@@ -31,6 +34,7 @@ from veche.storage.cluster import PlacementStore, ServerCatalogStore, SharedSett
 from veche.storage.conferences import ChatStore, ConferenceStore
 from veche.storage.database import Database
 from veche.storage.directory import DirectoryStore
+from veche.storage.directory_status import SyncStatusStore
 from veche.storage.users import SessionStore, UserStore
 
 __all__ = ["Container", "ALL_ROLES"]
@@ -179,8 +183,23 @@ class Container:
         return {s.name: LdapDirectoryServer(s) for s in self.settings.directory.sources}
 
     @functools.cache  # noqa: B019
+    def get_directory_status(self) -> SyncStatusStore:
+        """What the console shows of each source's sync (written by base servers, read by web servers)."""
+        return SyncStatusStore(self.get_database().sessions)
+
+    @functools.cache  # noqa: B019
     def get_directory_sync(self) -> DirectorySync:
-        return DirectorySync(self.settings.directory, self.get_directory_servers(), self.get_directory_store(), utc_now)
+        return DirectorySync(
+            self.settings.directory,
+            self.get_directory_servers(),
+            self.get_directory_store(),
+            utc_now,
+            SyncStatusReporter(self.get_directory_status(), utc_now),
+        )
+
+    @functools.cache  # noqa: B019
+    def get_directory_sync_requests(self) -> DirectorySyncRequests:
+        return DirectorySyncRequests(self.get_bus(), self.get_directory_sync())
 
     @functools.cache  # noqa: B019
     def get_directory_login(self) -> DirectoryLogin | None:
@@ -205,7 +224,12 @@ class Container:
             AddressBookStore(self.get_database().sessions, local_access=local_access),
             self.get_presence(),
             self.get_conferences(),
+            self.get_incoming_calls(),
         )
+
+    @functools.cache  # noqa: B019
+    def get_incoming_calls(self) -> IncomingCalls:
+        return IncomingCalls(self.get_bus())
 
     @property
     def uses_database(self) -> bool:
@@ -222,12 +246,17 @@ class Container:
             self.get_chat_archive()
             self.get_placement_janitor()
             self.get_presence()
-            if self.settings.directory.sources and self.settings.directory.watch:
-                self.get_directory_sync().start()
+            if self.settings.directory.sources:
+                self.get_directory_sync_requests().start()  # the console's "Sync now"
+                if self.settings.directory.watch:
+                    self.get_directory_sync().start()
         if "manager" in self.roles:
             await self.get_server_admin().start()
         if "web" in self.roles:
             self.get_signaling_placement()
+            # Listen from the start: presence and ringing calls are rebuilt only from what the bus says.
+            self.get_presence()
+            self.get_incoming_calls()
             if "manager" not in self.roles:
                 await self.get_server_admin().start()
         if "app" in self.roles:

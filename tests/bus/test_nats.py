@@ -13,10 +13,12 @@ from veche.bus.base import BusError, NoResponder
 from veche.bus.envelope import Fault, FaultKind, decode_message, decode_reply, encode_fault, encode_message
 from veche.bus.messages import (
     BusMessage,
+    CallDismissed,
     ChatPosted,
     CommandResult,
     ConferenceEnded,
     EngineStatus,
+    IncomingCall,
     ListParticipants,
     LiveParticipant,
     ModerateParticipant,
@@ -24,12 +26,14 @@ from veche.bus.messages import (
     ParticipantLeft,
     ParticipantList,
     Ping,
+    PresenceSeen,
     RegisterServer,
     Registration,
     ServerCommand,
     ServerFigures,
     ServerHeartbeat,
     SettingsChanged,
+    StartDirectorySync,
 )
 from veche.bus.nats import BusDisconnected, NatsBus, addressed_subject
 from veche.dev.nats import ThrowawayNats
@@ -71,6 +75,10 @@ SAMPLES: list[BusMessage] = [
         ]
     ),
     CommandResult(ok=False, code="not_found", message="No such participant."),
+    PresenceSeen(user_id=5),
+    IncomingCall(conference_id=3, caller_id=5, caller_name="Анна Петрова", callee_id=7, ring_s=45.0),
+    CallDismissed(conference_id=3, callee_id=7, reason="declined"),
+    StartDirectorySync(source="corp", request_id="5f0c2a9e1b7d4c3a"),
 ]
 
 Connect = Callable[..., Awaitable[NatsBus]]

@@ -36,13 +36,15 @@ async def _close(people: list[ResilientParticipant]) -> None:
             await person.close()
 
 
+def _evenly_idle(cluster: ClusterApi) -> bool:
+    cpu = [s["cpu_use"] for s in cluster.servers().values()]
+    return None not in cpu and max(cpu) < 0.2 and max(cpu) - min(cpu) < 0.02
+
+
 def _wait_idle(cluster: ClusterApi) -> None:
-    """Placement follows load: start from app servers that are done starting (their CPU settled)."""
-    cluster.wait(
-        lambda: all(s["cpu_use"] is not None and s["cpu_use"] < 0.2 for s in cluster.servers().values()),
-        "idle app servers",
-        60,
-    )
+    """Placement follows load: start from app servers that are done starting and equally idle (a server busier
+    by a moment's CPU spike would rightly get fewer conferences, which is not what these tests look at)."""
+    cluster.wait(lambda: _evenly_idle(cluster), "equally idle app servers", 60)
 
 
 async def test_conferences_spread_by_load_and_a_draining_server_gets_none(cluster: ClusterApi) -> None:

@@ -3,7 +3,9 @@
 ``slapd -d 0 -h ldap://127.0.0.1:PORT/ -f DIR/slapd.conf`` with an mdb database, the syncprov overlay (RFC 4533
 content sync, with a session log so deletions are reported by UUID) and seeding with ``slapadd -q``.
 Never the machine's own service; every instance lives in its own temporary directory. Online changes go
-through ldap3 (no ldap-utils needed).
+through ldap3 (no ldap-utils needed). ``Slapd.create(..., tls=True)`` also listens on ldaps:// with a server
+certificate of a throwaway CA (``ca_file``), and then refuses simple binds without TLS, so a test can tell that
+StartTLS really happened.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -21,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import ldap3
+
+from tests.directory.certificates import CertificateAuthority, ServerCertificate
 
 __all__ = [
     "ADMIN_DN",
@@ -34,6 +39,7 @@ __all__ = [
     "group_ldif",
     "ldif_entries",
     "person_ldif",
+    "posix_group_ldif",
 ]
 
 BASE_DN = "dc=veche,dc=test"
@@ -52,10 +58,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _config(root: Path) -> str:
+def _tls_config(ca: CertificateAuthority, server: ServerCertificate) -> str:
+    # Simple binds need a security layer (TLS on 127.0.0.1; a plain TCP connection has strength 0).
+    return f"""TLSCACertificateFile {ca.cert_file}
+TLSCertificateFile {server.cert_file}
+TLSCertificateKeyFile {server.key_file}
+security simple_bind=1
+"""
+
+
+def _config(root: Path, tls: str = "") -> str:
     includes = "\n".join(f"include /etc/ldap/schema/{s}.schema" for s in SCHEMAS)
     return f"""{includes}
-modulepath /usr/lib/ldap
+{tls}modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload syncprov
 pidfile {root}/slapd.pid
@@ -136,6 +151,13 @@ def group_ldif(cn: str, members: Iterable[str], ou: str = "groups") -> str:
     return out + "".join(_line("member", m) for m in listed) + "\n"
 
 
+def posix_group_ldif(cn: str, gid: int, logins: Iterable[str], ou: str = "groups") -> str:
+    """An RFC 2307 posixGroup: members by login (memberUid), not DN."""
+    dn = f"cn={cn},ou={ou},{BASE_DN}"
+    out = f"dn: {dn}\nobjectClass: posixGroup\nentryUUID: {entry_uuid(dn)}\n" + _line("cn", cn)
+    return out + f"gidNumber: {gid}\n" + "".join(_line("memberUid", login) for login in logins) + "\n"
+
+
 def ldif_entries(ous: Iterable[str] = ("people", "groups")) -> str:
     """The suffix and organisational units."""
     out = f"dn: {BASE_DN}\nobjectClass: dcObject\nobjectClass: organization\ndc: veche\no: Veche test\n\n"
@@ -152,21 +174,44 @@ class Slapd:
     port: int
     process: subprocess.Popen[bytes] | None = None
     stopped: bool = field(default=False)
+    tls_port: int | None = None
+    ca: CertificateAuthority | None = None
 
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
 
+    @property
+    def ldaps_url(self) -> str:
+        assert self.tls_port is not None, "started without tls=True"
+        return f"ldaps://127.0.0.1:{self.tls_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA that signed the server's certificate (for 127.0.0.1)."""
+        assert self.ca is not None, "started without tls=True"
+        return self.ca.cert_file
+
     @classmethod
-    def create(cls, ldif_chunks: Iterable[str], root: Path | None = None) -> Slapd:
-        """A new database seeded with ``slapadd -q`` from LDIF text chunks (streamed: any size)."""
+    def create(cls, ldif_chunks: Iterable[str], root: Path | None = None, *, tls: bool = False) -> Slapd:
+        """A new database seeded with ``slapadd -q`` from LDIF text chunks (streamed: any size).
+
+        ``tls``: also listen on ldaps:// (another free port), with a certificate from a new CA; simple binds then
+        need TLS (ldaps:// or StartTLS).
+        """
         for program in ("slapd", "slapadd"):
             if shutil.which(program) is None and not Path(f"/usr/sbin/{program}").exists():
                 raise SlapdUnavailable("slapd/slapadd not found: apt-get install slapd ldap-utils")
         root = root or Path(tempfile.mkdtemp(prefix="veche-slapd-"))
         (root / "db").mkdir(parents=True, exist_ok=True)
-        (root / "slapd.conf").write_text(_config(root))
-        server = cls(root=root, port=_free_port())
+        try:
+            ca = CertificateAuthority.create(root / "tls", "slapd-ca") if tls else None
+            tls_config = _tls_config(ca, ca.issue_server(root / "tls", "slapd")) if ca else ""
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        (root / "slapd.conf").write_text(_config(root, tls_config))
+        server = cls(root=root, port=_free_port(), tls_port=_free_port() if tls else None, ca=ca)
         slapadd = subprocess.Popen(
             ["/usr/sbin/slapadd", "-q", "-f", str(root / "slapd.conf")],
             stdin=subprocess.PIPE,
@@ -187,22 +232,26 @@ class Slapd:
         return server
 
     def start(self) -> Slapd:
+        urls = [f"{self.url}/"] + ([f"{self.ldaps_url}/"] if self.tls_port else [])
         self.process = subprocess.Popen(
-            ["/usr/sbin/slapd", "-d", "0", "-h", f"{self.url}/", "-f", str(self.root / "slapd.conf")],
+            ["/usr/sbin/slapd", "-d", "0", "-h", " ".join(urls), "-f", str(self.root / "slapd.conf")],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"slapd exited with {self.process.returncode}") from None
-                time.sleep(0.02)
-        raise RuntimeError("slapd did not listen within 10 s")
+        for port in [self.port] + ([self.tls_port] if self.tls_port else []):
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if self.process.poll() is not None:
+                        raise RuntimeError(f"slapd exited with {self.process.returncode}") from None
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("slapd did not listen within 10 s") from None
+                    time.sleep(0.02)
+        return self
 
     def pause(self) -> None:
         """Stop the process, keep the database (start() again serves the same data on the same port)."""
@@ -221,7 +270,11 @@ class Slapd:
         self.stopped = True
 
     def _admin(self) -> ldap3.Connection:
-        server = ldap3.Server(self.url, get_info=ldap3.NONE)
+        if self.ca is not None:  # simple binds need TLS on this server
+            tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(self.ca_file))
+            server = ldap3.Server(self.ldaps_url, get_info=ldap3.NONE, tls=tls)
+        else:
+            server = ldap3.Server(self.url, get_info=ldap3.NONE)
         return ldap3.Connection(server, ADMIN_DN, ADMIN_PASSWORD, auto_bind=True, raise_exceptions=True)
 
     def add_person(self, person: Person) -> None:

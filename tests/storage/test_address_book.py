@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from veche.base.directory.address_book import query_key
 from veche.domain.clock import utc_now
 from veche.domain.directory import DirectoryPerson, Visibility
+from veche.storage import address_book
 from veche.storage.address_book import AddressBookStore
 from veche.storage.database import Database
 from veche.storage.directory import DirectoryStore
@@ -56,3 +58,44 @@ async def test_trigram_index_on_postgresql(database: Database) -> None:
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_directory_entries_search_trgm'")
         )
     assert index is not None and "gin_trgm_ops" in index
+
+
+TEAM = [
+    DirectoryPerson("corp", f"t{i}", f"uid=t{i}", f"t{i}", name, f"t{i}@corp.test", "", dept)
+    for i, (name, dept) in enumerate(
+        [
+            ("Пётр Иванович Петров", "Разработка"),
+            ("Петра Смирнова", "Разработка"),
+            ("Анна Петрова", "Продажи"),
+            ("Olga Petrova", "Продажи"),
+            ("Иван Сидоров", "Продажи"),
+        ]
+    )
+]
+
+
+async def test_later_words_of_a_name_match_as_prefixes_after_whole_names(database: Database) -> None:
+    await DirectoryStore(database.sessions).upsert_people(TEAM, generation=None, default_access=4, now=utc_now())
+    store = AddressBookStore(database.sessions)
+    # Names starting with the text first (ё is е), then names with a later word starting with it; each once.
+    assert await _found(store, "петр") == ["t0", "t1", "t2"]
+    assert await _found(store, "петров") == ["t2", "t0"]
+    assert await _found(store, "иванович") == ["t0"]
+    assert await _found(store, "ова") == ["t2", "t1"]  # inside words only: the substring match, by name
+    assert await _found(store, "petrov") == ["t3"]
+
+
+async def test_restricted_viewers_get_the_same_answers_whichever_way_they_are_searched(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Few visible people are searched among themselves, many through the indexes: the answers must not differ."""
+    directory = DirectoryStore(database.sessions)
+    await directory.upsert_people(TEAM, generation=None, default_access=4, now=utc_now())
+    store = AddressBookStore(database.sessions)
+    viewer = (await store.search(query_key("t4"), Visibility(0, True), limit=1))[0].user_id
+    sales = Visibility(viewer, False, department="продажи")
+    queries = ["петр", "пе", "ова", "t", "olga", "corp.test", "сидоров", "разработка"]
+    small = [await _found(store, q, sales) for q in queries]
+    monkeypatch.setattr(address_book, "VISIBLE_FIRST_MAX", 0)
+    assert [await _found(store, q, sales) for q in queries] == small
+    assert small[0] == ["t2"] and small[3] == ["t2", "t3", "t4"] and small[7] == []

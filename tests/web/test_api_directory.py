@@ -1,9 +1,11 @@
 """The address book API: search (Cyrillic/Latin, prefix/substring, phone, department), visibility by access
-level, local and directory users together, presence from a real signaling join, calling a contact."""
+level, local and directory users together, presence from a real signaling join, calling a contact and the call
+ringing for him alone."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import Api
+from tests.web.test_pages import login
 from tests.web.test_signaling_ws import joined, ticket
 from veche.base.auth import token_hash
 from veche.base.directory.full_sync import FullSync
@@ -169,7 +172,64 @@ def test_search_needs_a_login_and_sane_input(api: Api, people: dict[str, str]) -
     assert search(api, api.admin_token, "%") == [] and search(api, api.admin_token, "_") == []
 
 
+def ringing(api: Api, token: str | None, **params: Any) -> Any:
+    return api.call("GET", "/directory/calls", token, params=params)
+
+
+def test_a_call_rings_for_the_callee_alone(api: Api, people: dict[str, str]) -> None:
+    petrova_id = search(api, people["ivanov"], "petrova")[0]["id"]
+    conference_id = api.call("POST", f"/directory/contacts/{petrova_id}/call", people["ivanov"]).json()["conference_id"]
+
+    answer = ringing(api, people["petrova"])
+    assert answer.status_code == 200, answer.text
+    [call] = answer.json()["calls"]
+    assert call["conference_id"] == conference_id and call["url"] == f"/c/{conference_id}"
+    assert call["caller"]["display_name"] == "Иван Иванов" and 0 < call["expires_in_s"] <= 60
+    # Nobody else sees it, not even the caller; without a login, nothing at all.
+    for other in ("ivanov", "jones", "smith"):
+        assert ringing(api, people[other]).json() == {"calls": []}
+    assert ringing(api, api.admin_token).json() == {"calls": []}
+    unauthenticated = ringing(api, None)
+    assert unauthenticated.status_code == 401 and unauthenticated.json()["error"]["message"]
+    assert api.call("DELETE", f"/directory/calls/{conference_id}").status_code == 401
+    # Only the callee may decline it; for anyone else it does not exist.
+    assert api.call("DELETE", f"/directory/calls/{conference_id}", people["jones"]).status_code == 404
+    assert api.call("DELETE", f"/directory/calls/{conference_id}", people["ivanov"]).status_code == 404
+    assert api.call("DELETE", f"/directory/calls/{conference_id}", people["petrova"]).status_code == 204
+    assert ringing(api, people["petrova"]).json() == {"calls": []}
+    assert api.call("DELETE", f"/directory/calls/{conference_id}", people["petrova"]).status_code == 404
+
+
+def test_answering_a_call_stops_it_ringing(api: Api, people: dict[str, str]) -> None:
+    petrova_id = search(api, people["ivanov"], "petrova")[0]["id"]
+    first = api.call("POST", f"/directory/contacts/{petrova_id}/call", people["ivanov"]).json()["conference_id"]
+    second = api.call("POST", f"/directory/contacts/{petrova_id}/call", people["ivanov"]).json()["conference_id"]
+    calls = ringing(api, people["petrova"]).json()["calls"]
+    assert [c["conference_id"] for c in calls] == [first, second]
+    # A page that already shows both waits; it is told at once when one of them is answered.
+    waited = ringing(api, people["petrova"], known=[first, second], wait_s=0.1).json()["calls"]
+    assert [c["conference_id"] for c in waited] == [first, second]
+    with joined(api, ticket(api, first, people["petrova"])) as (_ws, hello):
+        assert hello["type"] == "joined"
+        still = ringing(api, people["petrova"], known=[first, second], wait_s=5).json()["calls"]
+        assert [c["conference_id"] for c in still] == [second]
+    assert ringing(api, people["petrova"], wait_s=30).status_code == 422  # waits are bounded
+
+
 def test_address_book_page(api: Api) -> None:
     response = api.client.get("/directory", follow_redirects=False)
     assert response.status_code == 303 and "/login" in response.headers["location"]
-    assert api.client.get("/static/directory.js").status_code == 200
+    assert api.client.get("/static/directory.js").status_code == 404  # the page runs the TypeScript bundle
+    login(api, "admin", "admin-password-1")
+    for path in ("/directory", "/"):
+        page = api.client.get(path)
+        assert page.status_code == 200
+        assert '<script type="module" src="/static/build/directory.js">' in page.text
+        csrf = re.search(r'id="incoming-calls"[^>]*data-csrf="([^"]+)"', page.text)
+        assert csrf, path
+    assert 'id="directory-search"' in api.client.get("/directory").text and csrf
+    # Declining through the page's cookie needs its CSRF token, as every change does.
+    refused = api.client.delete("/api/v1/directory/calls/1")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
+    declined = api.client.delete("/api/v1/directory/calls/1", headers={"X-CSRF-Token": csrf.group(1)})
+    assert declined.status_code == 404  # nothing rings for the admin

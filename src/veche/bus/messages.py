@@ -28,6 +28,10 @@ __all__ = [
     "ParticipantLeft",
     "ParticipantList",
     "ServerHeartbeat",
+    "PresenceSeen",
+    "IncomingCall",
+    "CallDismissed",
+    "StartDirectorySync",
 ]
 
 
@@ -204,3 +208,45 @@ class ParticipantLeft(BusMessage):
     conference_id: int
     participant_id: str
     identity: str
+
+
+class PresenceSeen(BusMessage):
+    """A signed-in user made a request on one web server: "online" on every server. Each server sends at most
+    one per user per few seconds, so the bus carries a fraction of the requests."""
+
+    subject: ClassVar[str] = "veche.directory.presence.seen"
+    user_id: int
+
+
+class IncomingCall(BusMessage):
+    """A user called a contact from the address book: the callee's open pages show "X is calling you" until he
+    joins, declines, or ``ring_s`` passes."""
+
+    subject: ClassVar[str] = "veche.directory.call.incoming"
+    conference_id: int
+    caller_id: int
+    caller_name: str
+    callee_id: int
+    ring_s: float = 60.0
+
+
+class CallDismissed(BusMessage):
+    """The callee declined an incoming call: every server stops showing it."""
+
+    subject: ClassVar[str] = "veche.directory.call.dismissed"
+    conference_id: int
+    callee_id: int
+    reason: str = "declined"
+
+
+class StartDirectorySync(BusMessage):
+    """Web to the base role: run a full sync of a directory source now (the console's "Sync now").
+
+    Answered with ``CommandResult``: ``ok`` (code "started"), or code "already_running" / "not_found".
+    ``request_id`` claims the sync in the shared database, so with several base servers exactly one runs it
+    and the others stay silent.
+    """
+
+    subject: ClassVar[str] = "veche.directory.sync.start"
+    source: str
+    request_id: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -66,7 +66,13 @@ class AttributeMapping(BaseModel):
     department: str
     title: str = "title"
     group_name: str = "cn"
+    # member (groupOfNames), uniqueMember (groupOfUniqueNames): DNs. memberUid (posixGroup): logins, matched
+    # against the login attribute of the source's people.
     group_member: str = "member"
+
+    @property
+    def members_are_logins(self) -> bool:
+        return self.group_member.lower() == "memberuid"
 
     @classmethod
     def for_kind(cls, kind: DirectoryKind) -> AttributeMapping:
@@ -129,6 +135,18 @@ class DirectorySource(BaseModel):
             if not re.match(r"^ldaps?://[^/\s]+/?$", url):
                 raise ValueError(f"{url!r} is not an ldap://host[:port] or ldaps://host[:port] URL")
         return urls
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attribute_defaults(cls, data: Any) -> Any:
+        # [directory.sources.attributes] names only what differs from the kind's defaults.
+        if not (isinstance(data, dict) and isinstance(data.get("attributes"), dict)):
+            return data
+        try:
+            defaults = AttributeMapping.for_kind(DirectoryKind(data.get("kind", DirectoryKind.OPENLDAP)))
+        except ValueError:
+            return data  # an unknown kind: reported by the field's own validation
+        return {**data, "attributes": {**defaults.model_dump(), **data["attributes"]}}
 
     @model_validator(mode="after")
     def _defaults_and_filters(self) -> DirectorySource:

@@ -7,12 +7,28 @@ by ``LIMIT`` before ranking, so a query matching half a million people costs the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from veche.domain.directory import Visibility, search_key, search_text
 from veche.storage.directory_tables import DirectoryEntryRow, DirectoryUserGroupRow
@@ -41,6 +57,11 @@ class ViewerProfile:
 
 
 _EntryQuery = Select[int, str, str, str, str, str, str, str | None]
+SUBSTRING_RANK = 10  # after every prefix match
+
+# A viewer who may see at most this many people is searched among them; anyone else from the indexes. Both cost
+# about the same at sqrt(limit * people) = 4,500 at a million people (bench/directory.py).
+VISIBLE_FIRST_MAX = 5000
 
 
 def _next_prefix(prefix: str) -> str:
@@ -77,15 +98,33 @@ class AddressBookStore:
     async def search(self, key: str, visibility: Visibility, *, limit: int) -> list[AddressBookEntry]:
         """People matching ``key`` (already a search key: case-folded), prefix matches first.
 
-        One statement (one round trip): three prefix ranges and, from three characters on, the substring match,
-        each limited, then merged here.
+        A viewer who may see few people (up to ``VISIBLE_FIRST_MAX``) is answered from those people: a scan of a
+        few thousand rows. Anyone else is answered from the indexes: first the prefix ranges (name, each word of
+        the name, login, email), each limited, in one statement; then, from three characters on and only if those
+        found fewer than ``limit`` people, the trigram substring match. A visibility filter rejects at most about
+        ``limit * people / VISIBLE_FIRST_MAX`` rows before it has enough.
         """
         if not key:
             return []
+        async with self._sessions() as session:
+            postgres = session.get_bind().dialect.name == "postgresql"
+            if postgres:
+                # With LIMIT, the planner bets on a sequential scan finding matches early; for a rare substring it
+                # then reads the whole table (200 ms at 300k people). The indexes are never that slow.
+                await session.execute(text("SET LOCAL enable_seqscan = off"))
+            columns = _prefix_columns(postgres)
+            if not visibility.everyone and await self._visible_count(session, visibility) <= VISIBLE_FIRST_MAX:
+                return _ranked(await session.execute(self._visible_first(key, visibility, limit, columns)), limit)
+            found = _ranked(await session.execute(self._prefix_query(key, visibility, limit, columns)), limit)
+            if len(found) < limit and len(key) >= 3:
+                query = self._substring_query(key, visibility, limit, [e.user_id for e in found], postgres)
+                found += _ranked(await session.execute(query), limit)
+        return found[:limit]
+
+    def _prefix_query(self, key: str, visibility: Visibility, limit: int, columns: Sequence[Any]) -> Any:
         upper = _next_prefix(key)
         branches: list[Any] = []
-        prefix_columns = (DirectoryEntryRow.name_key, DirectoryEntryRow.login_key, DirectoryEntryRow.email_key)
-        for rank, column in enumerate(prefix_columns):
+        for rank, column in enumerate(columns):
             branch = (
                 self._base(visibility)
                 .add_columns(literal(rank).label("rank"), column.label("sort_key"))
@@ -94,24 +133,72 @@ class AddressBookStore:
                 .limit(limit)
             )
             branches.append(select(branch.subquery()))
+        return union_all(*branches)
+
+    def _substring_query(
+        self, key: str, visibility: Visibility, limit: int, exclude: list[int], materialize: bool
+    ) -> Any:
+        """The trigram match, as a CTE that PostgreSQL is told to materialize: planned without the LIMIT.
+
+        Otherwise the planner, misjudging how many rows a substring of digits matches, walks the primary key
+        filtering every row (400 ms at a million people). Rows are still pulled from it lazily, until LIMIT.
+        """
+        entry = DirectoryEntryRow
+        matched = select(entry).where(entry.search_text.like(f"%{_escape_like(key)}%", escape="\\"))
+        if exclude:
+            matched = matched.where(entry.user_id.not_in(exclude))
+        cte = matched.cte("substring_match")
+        m = aliased(entry, cte.prefix_with("MATERIALIZED") if materialize else cte)
+        query = (
+            select(UserRow.id, UserRow.login, UserRow.display_name, UserRow.email, m.phone, m.department, m.title)
+            .add_columns(m.source, literal(SUBSTRING_RANK).label("rank"), m.name_key.label("sort_key"))
+            .select_from(m)
+            .join(UserRow, UserRow.id == m.user_id)
+            .where(UserRow.disabled.is_(False))
+            .limit(limit)
+        )
+        condition = _visible(visibility, m)
+        return query if condition is None else query.where(condition)
+
+    def _visible_first(self, key: str, visibility: Visibility, limit: int, columns: Sequence[Any]) -> Any:
+        """One scan over the people the viewer may see: prefix and substring conditions, ranked in SQL."""
+        upper = _next_prefix(key)
+        prefixes = [and_(column >= key, column < upper) for column in columns]
+        matches: list[ColumnElement[bool]] = list(prefixes)
         if len(key) >= 3:
-            branch = (
-                self._base(visibility)
-                .add_columns(literal(len(prefix_columns)).label("rank"), DirectoryEntryRow.name_key.label("sort_key"))
-                .where(DirectoryEntryRow.search_text.like(f"%{_escape_like(key)}%", escape="\\"))
-                .limit(limit)
+            matches.append(DirectoryEntryRow.search_text.like(f"%{_escape_like(key)}%", escape="\\"))
+        rank = case(*[(p, i) for i, p in enumerate(prefixes)], else_=SUBSTRING_RANK)
+        sort_key = case(*[(p, c) for p, c in zip(prefixes, columns, strict=True)], else_=DirectoryEntryRow.name_key)
+        visible = _visible_ids(visibility).subquery()
+        return (
+            select(
+                UserRow.id,
+                UserRow.login,
+                UserRow.display_name,
+                UserRow.email,
+                DirectoryEntryRow.phone,
+                DirectoryEntryRow.department,
+                DirectoryEntryRow.title,
+                DirectoryEntryRow.source,
+                rank.label("rank"),
+                sort_key.label("sort_key"),
             )
-            branches.append(select(branch.subquery()))
-        async with self._sessions() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                # With LIMIT, the planner bets on a sequential scan finding matches early; for a rare substring it
-                # then reads the whole table (200 ms at 300k people). The trigram index is never that slow.
-                await session.execute(text("SET LOCAL enable_seqscan = off"))
-            rows = (await session.execute(union_all(*branches))).all()
-        found: dict[int, AddressBookEntry] = {}
-        for row in sorted(rows, key=lambda r: (r[-2], r[-1])):
-            found.setdefault(row[0], AddressBookEntry(*row[:-2]))
-        return list(found.values())[:limit]
+            .select_from(visible)
+            .join(DirectoryEntryRow, DirectoryEntryRow.user_id == visible.c.user_id)
+            .join(UserRow, UserRow.id == DirectoryEntryRow.user_id)
+            .where(UserRow.disabled.is_(False), or_(*matches))
+            .order_by(rank, sort_key)
+            .limit(limit)
+        )
+
+    @staticmethod
+    async def _visible_count(session: AsyncSession, visibility: Visibility) -> int:
+        """How many people the viewer may see, counted only up to ``VISIBLE_FIRST_MAX + 1``."""
+        parts = _visible_parts(visibility)
+        if not parts:
+            return 1
+        capped = union_all(*parts).limit(VISIBLE_FIRST_MAX + 1).subquery()
+        return int(await session.scalar(select(func.count()).select_from(capped)) or 0)
 
     async def get(self, user_id: int, visibility: Visibility) -> AddressBookEntry | None:
         async with self._sessions() as session:
@@ -141,22 +228,63 @@ class AddressBookStore:
         return [AddressBookEntry(*row) for row in await session.execute(query)]
 
 
-def _visible(visibility: Visibility) -> ColumnElement[bool] | None:
+def _name_word(n: int) -> ColumnElement[str]:
+    """The n-th word of the name, spelled exactly as migration 0005's expression indexes are (literals, not bind
+    parameters, or PostgreSQL would not match the index)."""
+    return func.split_part(DirectoryEntryRow.name_key, literal_column("' '"), literal_column(str(n)))
+
+
+def _prefix_columns(postgres: bool) -> list[Any]:
+    """What a prefix is looked for in, in rank order. Later words of the name only on PostgreSQL (indexed there)."""
+    words = [_name_word(2), _name_word(3)] if postgres else []
+    return [DirectoryEntryRow.name_key, *words, DirectoryEntryRow.login_key, DirectoryEntryRow.email_key]
+
+
+def _ranked(rows: Iterable[Any], limit: int) -> list[AddressBookEntry]:
+    """Rows of (entry..., rank, sort key) in rank order, each person once (his best rank)."""
+    found: dict[int, AddressBookEntry] = {}
+    for row in sorted(rows, key=lambda r: (r[-2], r[-1])):
+        found.setdefault(row[0], AddressBookEntry(*row[:-2]))
+    return list(found.values())[:limit]
+
+
+def _visible(visibility: Visibility, entry: Any = DirectoryEntryRow) -> ColumnElement[bool] | None:
+    """The visibility rule as a condition on ``entry`` (the entries table or an alias of it)."""
     if visibility.everyone:
         return None
-    allowed: list[ColumnElement[bool]] = [DirectoryEntryRow.user_id == visibility.viewer_id]
+    allowed: list[ColumnElement[bool]] = [entry.user_id == visibility.viewer_id]
     if visibility.department:
-        allowed.append(DirectoryEntryRow.department_key == visibility.department)
+        allowed.append(entry.department_key == visibility.department)
     if visibility.group_ids:
         allowed.append(
             exists().where(
                 and_(
-                    DirectoryUserGroupRow.user_id == DirectoryEntryRow.user_id,
+                    DirectoryUserGroupRow.user_id == entry.user_id,
                     DirectoryUserGroupRow.group_id.in_(sorted(visibility.group_ids)),
                 )
             )
         )
     return or_(*allowed)
+
+
+def _visible_parts(visibility: Visibility) -> list[Select[int]]:
+    """Who the viewer may see besides himself: his department's people, his groups' people (may overlap)."""
+    parts: list[Select[int]] = []
+    if visibility.department:
+        parts.append(select(DirectoryEntryRow.user_id).where(DirectoryEntryRow.department_key == visibility.department))
+    if visibility.group_ids:
+        parts.append(
+            select(DirectoryUserGroupRow.user_id).where(
+                DirectoryUserGroupRow.group_id.in_(sorted(visibility.group_ids))
+            )
+        )
+    return parts
+
+
+def _visible_ids(visibility: Visibility) -> Any:
+    """The ids of everyone the viewer may see, himself included."""
+    viewer = select(literal(visibility.viewer_id).label("user_id"))
+    return union(viewer, *_visible_parts(visibility))
 
 
 def local_entry(user_id: int, login: str, display_name: str, email: str, now: datetime) -> DirectoryEntryRow:

@@ -2,6 +2,10 @@
 
 Group-to-group edges are few (thousands) and resolved in memory (:func:`group_ancestors`); person memberships
 (millions) are expanded by one INSERT ... SELECT, so a large directory never passes through Python here.
+
+A posixGroup lists its members by login (``memberUid``), not DN: such a member is stored as
+``memberuid=<login key>`` (:func:`login_member`), which no person's DN can be (a DN also names the entry's parent),
+and matched against people's ``login_key``.
 """
 
 from __future__ import annotations
@@ -9,7 +13,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, case, delete, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from veche.domain.directory import AccessLevel, access_mask, group_ancestors, normalize_dn, search_key
@@ -22,9 +39,15 @@ from veche.storage.directory_tables import (
 )
 from veche.storage.tables import UserRow
 
-__all__ = ["GroupRules", "derive_access_and_roles", "resolve_memberships"]
+__all__ = ["GroupRules", "derive_access_and_roles", "login_member", "resolve_memberships"]
 
 _BATCH = 5000
+_LOGIN_MEMBER_PREFIX = "memberuid="
+
+
+def login_member(login: str) -> str:
+    """A group member listed by login (posixGroup ``memberUid``), as stored among member DNs."""
+    return _LOGIN_MEMBER_PREFIX + search_key(login)[:128]
 
 
 @dataclass(frozen=True)
@@ -51,16 +74,27 @@ async def resolve_memberships(session: AsyncSession, source: str, *, user_ids: S
         await session.execute(delete(DirectoryUserGroupRow).where(DirectoryUserGroupRow.user_id.in_(scope)))
     else:
         await session.execute(delete(DirectoryUserGroupRow).where(DirectoryUserGroupRow.user_id.in_(list(user_ids))))
-    person = DirectoryEntryRow
-    query = (
-        select(person.user_id, DirectoryGroupClosureRow.ancestor_id)
-        .join(DirectoryGroupMemberRow, and_(person.source == source, DirectoryGroupMemberRow.member_dn == person.dn))
-        .join(DirectoryGroupClosureRow, DirectoryGroupClosureRow.group_id == DirectoryGroupMemberRow.group_id)
-        .where(DirectoryGroupMemberRow.group_id.in_(source_groups))
-        .distinct()
-    )
-    if user_ids is not None:
-        query = query.where(person.user_id.in_(list(user_ids)))
+    person, member = DirectoryEntryRow, DirectoryGroupMemberRow
+
+    def memberships(matches: ColumnElement[bool]) -> Select[int, int]:
+        query = (
+            select(person.user_id, DirectoryGroupClosureRow.ancestor_id)
+            .join(member, and_(person.source == source, matches))
+            .join(DirectoryGroupClosureRow, DirectoryGroupClosureRow.group_id == member.group_id)
+            .where(member.group_id.in_(source_groups))
+        )
+        return query if user_ids is None else query.where(person.user_id.in_(list(user_ids)))
+
+    by_dn = memberships(member.member_dn == person.dn)
+    # A source's groups name their members one way (its group_member attribute): one stored member tells which.
+    # Checked so that a directory of DNs never pays for the join on logins.
+    first = await session.scalar(select(member.member_dn).where(member.group_id.in_(source_groups)).limit(1))
+    if first is not None and first.startswith(_LOGIN_MEMBER_PREFIX):
+        login = func.substr(member.member_dn, len(_LOGIN_MEMBER_PREFIX) + 1)
+        by_login = memberships(and_(member.member_dn.startswith(_LOGIN_MEMBER_PREFIX), person.login_key == login))
+        query: Select[int, int] | CompoundSelect[int, int] = union(by_dn, by_login)
+    else:
+        query = by_dn.distinct()
     await session.execute(insert(DirectoryUserGroupRow).from_select(["user_id", "group_id"], query))
 
 

@@ -1,4 +1,4 @@
-"""Tables of the address book and directory sync. Created by migration 0002_directory.
+"""Tables of the address book and directory sync. Created by migrations 0002_directory and 0004.
 
 ``directory_entries`` has one row per person in the address book, local users included (``source`` NULL),
 so that one (trigram-indexed) column answers every search.
@@ -30,6 +30,7 @@ __all__ = [
     "DirectoryGroupRow",
     "DirectorySeenRow",
     "DirectorySyncStateRow",
+    "DirectorySyncStatusRow",
     "DirectoryUserGroupRow",
     "prefix_key",
 ]
@@ -63,6 +64,9 @@ class DirectoryEntryRow(Base):
         Index("ix_directory_entries_name_key", "name_key"),
         Index("ix_directory_entries_login_key", "login_key"),
         Index("ix_directory_entries_email_key", "email_key"),
+        Index("ix_directory_entries_department_key", "department_key"),
+        # and on PostgreSQL: the trigram index of search_text, b-tree indexes of the name's 2nd and 3rd words
+        # (migrations 0002 and 0005)
     )
 
 
@@ -127,3 +131,27 @@ class DirectorySyncStateRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DirectorySyncStatusRow(Base):
+    """Per source, what the console shows: the running full sync's progress (written about once a second by
+    whichever process runs it, so any web server can show it), the outcome of the last one, and whether the
+    base role is following changes. ``run_id`` is set while a sync runs; a ``beat_at`` older than a few
+    seconds means its process is gone."""
+
+    __tablename__ = "directory_sync_status"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(16), default="")  # console | command | automatic
+    # connecting | people | groups | finishing while it runs; complete | failed | interrupted afterwards
+    phase: Mapped[str] = mapped_column(String(16), default="")
+    people_done: Mapped[int] = mapped_column(Integer, default=0)
+    groups_done: Mapped[int] = mapped_column(Integer, default=0)
+    expected_people: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    beat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    following_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_change_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

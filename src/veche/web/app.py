@@ -12,7 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from veche import __version__
 from veche.container import Container
-from veche.web.api import auth, conferences, directory, health, servers, users
+from veche.web.admin_directory_page import router as admin_directory_page_router
+from veche.web.api import auth, conferences, directory, directory_sources, health, servers, users
 from veche.web.directory_page import router as directory_page_router
 from veche.web.errors import install_error_handlers
 from veche.web.pages import router as pages_router
@@ -53,12 +54,13 @@ def create_app(container: Container) -> FastAPI:
     api = APIRouter(prefix="/api/v1")
     api.include_router(health.router)
     if "web" in container.roles:
-        for module in (auth, users, conferences, directory, servers):
+        for module in (auth, users, conferences, directory, directory_sources, servers):
             api.include_router(module.router)
     app.include_router(api)
     if "web" in container.roles:
         app.include_router(pages_router)
         app.include_router(directory_page_router)
+        app.include_router(admin_directory_page_router)
         app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     if "app" in container.roles:

@@ -1,4 +1,5 @@
-"""The address book page: server-rendered shell; search and calls run in static/directory.js over the API."""
+"""The address book page: a server-rendered shell; search, presence and calls run in the TypeScript bundle
+(frontend/src/directory/, built to static/build/directory.js) over the API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The address book: search people the viewer may see, with presence; call one of them."""
+"""The address book: search people the viewer may see, with presence; call one of them (his pages ring)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from veche.base.conferences import ConferenceService, NewConference
+from veche.base.directory.calls import IncomingCalls
 from veche.base.directory.presence import PresenceState, PresenceTracker
 from veche.domain.directory import Visibility, phone_digits, search_key
 from veche.domain.errors import InvalidInput, NotFound
@@ -33,10 +34,17 @@ def query_key(text: str) -> str:
 
 
 class AddressBook:
-    def __init__(self, store: AddressBookStore, presence: PresenceTracker, conferences: ConferenceService) -> None:
+    def __init__(
+        self,
+        store: AddressBookStore,
+        presence: PresenceTracker,
+        conferences: ConferenceService,
+        calls: IncomingCalls,
+    ) -> None:
         self._store = store
         self._presence = presence
         self._conferences = conferences
+        self._calls = calls
 
     async def visibility(self, viewer: User) -> Visibility:
         profile = await self._store.viewer(viewer.id)
@@ -66,12 +74,12 @@ class AddressBook:
         return Contact(entry, self._presence.state(user_id))
 
     async def call(self, caller: User, user_id: int) -> Conference:
-        """An ad hoc conference with the contact, open only to the two of them."""
+        """An ad hoc conference with the contact, open only to the two of them; his open pages ring."""
         if user_id == caller.id:
             raise InvalidInput("You cannot call yourself.")
         callee = (await self.contact(caller, user_id)).entry
         self._presence.touch(caller.id)
-        return await self._conferences.create(
+        conference = await self._conferences.create(
             caller,
             NewConference(
                 name=f"{caller.display_name} — {callee.display_name}"[:256],
@@ -81,3 +89,5 @@ class AddressBook:
                 moderators=frozenset(),
             ),
         )
+        await self._calls.ring(caller, user_id, conference.id)
+        return conference

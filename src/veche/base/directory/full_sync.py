@@ -9,16 +9,20 @@ The order is chosen so a failure leaves nothing half-applied:
    roles and access levels, and mark the pass complete.
 The checkpoint (generation + phase) makes an interrupted pass resume: the next run continues the same
 generation, skipping the people phase if it was complete; unchanged people cost a fingerprint compare.
+Before all that the source is claimed (one full sync per source in the whole cluster) and, while the pass runs,
+its progress and then its outcome are written for the console (:mod:`veche.base.directory.sync_status`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from veche.base.directory.server import DirectoryError, DirectoryServer
+from veche.base.directory.sync_status import SyncStatusReporter
 from veche.domain.clock import Clock
 from veche.domain.directory import access_mask
 from veche.storage.directory import DirectoryStore, UpsertCounts
@@ -57,21 +61,57 @@ ProgressCallback = Callable[[SyncProgress], None]
 
 
 class FullSync:
-    def __init__(self, store: DirectoryStore, clock: Clock) -> None:
+    def __init__(self, store: DirectoryStore, clock: Clock, status: SyncStatusReporter | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._status = status or SyncStatusReporter(None, clock)
 
     async def run(
-        self, server: DirectoryServer, rules: GroupRules, *, progress: ProgressCallback | None = None
+        self,
+        server: DirectoryServer,
+        rules: GroupRules,
+        *,
+        progress: ProgressCallback | None = None,
+        trigger: str = "automatic",
+        run_id: str | None = None,
     ) -> SyncSummary:
+        """One full pass. ``run_id`` names a run claimed beforehand (the console's); otherwise the source is
+        claimed here, and :class:`SyncAlreadyRunning` raised if another sync of it runs."""
+        name = server.source.name
+        if run_id is None:
+            run = await self._status.claim(name, trigger=trigger)
+        else:
+            run = self._status.run(name, run_id)
+        run.start()
+
+        def report(p: SyncProgress) -> None:
+            run.update(phase=p.phase, people=p.people, groups=p.groups, expected=p.expected_people)
+            if progress is not None:
+                progress(p)
+
+        try:
+            summary = await self._pass(server, rules, report)
+        except DirectoryError as e:
+            await run.finish("failed", e.message)
+            raise
+        except asyncio.CancelledError:
+            await run.finish("interrupted", "The sync was stopped before it finished; the next sync resumes it.")
+            raise
+        except Exception as e:
+            await run.finish("failed", f"The sync failed unexpectedly ({type(e).__name__}: {e}); see the base log.")
+            raise
+        await run.finish("complete")
+        return summary
+
+    async def _pass(self, server: DirectoryServer, rules: GroupRules, report: ProgressCallback) -> SyncSummary:
         started = time.monotonic()
         name = server.source.name
         url = await server.check()
         cookie = await server.change_cookie()
         state = await self._store.begin_full_sync(name, self._clock())
         summary = SyncSummary(source=name, url=url, resumed=state.resumed)
-        report = progress or (lambda _p: None)
         expected = state.last_full_count
+        done = state.users_done  # people stored by an interrupted pass whose people phase was complete
         logger.info(
             "directory %s: full sync %s generation %d from %s",
             name,
@@ -106,10 +146,10 @@ class FullSync:
             async for group_page in server.groups():
                 await self._store.upsert_groups(group_page, generation=state.generation)
                 groups += len(group_page)
-                report(SyncProgress(name, "groups", summary.people.added + summary.people.updated, groups, expected))
+                report(SyncProgress(name, "groups", done, groups, expected))
             summary.groups = groups
             await self._store.refresh_statistics()
-            report(SyncProgress(name, "finishing", expected, groups, expected))
+            report(SyncProgress(name, "finishing", done, groups, expected))
             summary.disabled, summary.groups_removed = await self._store.finish_full_sync(
                 name, state.generation, rules, self._clock()
             )

@@ -12,6 +12,7 @@ from veche.domain.directory import (
     ad_guid,
     normalize_dn,
 )
+from veche.storage.directory_groups import login_member
 
 __all__ = ["group_attributes", "map_group", "map_person", "person_attributes"]
 
@@ -96,9 +97,11 @@ def map_group(
     ext = entry_id or external_id(source, attrs)
     if not ext:
         return None
-    members = tuple(
-        normalize_dn(v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v))
+    values = (
+        (v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v)).strip()
         for v in attrs.get(source.mapping.group_member.lower(), ())
     )
+    to_member = login_member if source.mapping.members_are_logins else normalize_dn
+    members = tuple(to_member(v) for v in values if v)
     name = _text(attrs, source.mapping.group_name) or normalize_dn(dn).split(",", 1)[0].split("=", 1)[-1]
     return DirectoryGroup(source=source.name, external_id=ext, dn=normalize_dn(dn), name=name, members=members)

@@ -56,6 +56,7 @@ class DirectoryWatcher:
         self._cookie_saved_at = 0.0
         self.applied = 0  # changes applied (for tests and statistics)
         self.connected = asyncio.Event()
+        self.last_error: DirectoryError | None = None  # why it is not following (shown in the console)
 
     async def run(self) -> None:
         """Run until cancelled."""
@@ -81,6 +82,7 @@ class DirectoryWatcher:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
             except DirectoryError as e:
                 self.connected.clear()
+                self.last_error = e
                 logger.warning("directory %s: %s (retrying in %.1f s)", self._name, e.message, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)

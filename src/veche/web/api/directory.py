@@ -1,15 +1,15 @@
-"""The address book API: search people (with presence), look one up, call him; directory sources (admin)."""
+"""The address book API: search people (with presence), look one up, call him, calls ringing for you.
+
+Directory sources (admin) are in :mod:`veche.web.api.directory_sources`."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from veche.base.directory.address_book import Contact
 from veche.domain.model import User
-from veche.web.security import current_user, require_admin
+from veche.web.security import current_user
 
 router = APIRouter(prefix="/directory", tags=["directory"])
 
@@ -46,19 +46,20 @@ class CallOut(BaseModel):
     url: str
 
 
-class SourceOut(BaseModel):
-    name: str
-    kind: str
-    urls: list[str]
-    phase: str
-    generation: int
-    last_full_count: int
-    following_changes: bool
-    last_error: str | None
-    finished_at: datetime | None
-    people: int
-    disabled: int
-    groups: int
+class CallerOut(BaseModel):
+    id: int
+    display_name: str
+
+
+class RingingCallOut(BaseModel):
+    conference_id: int
+    caller: CallerOut
+    url: str  # the conference page: open it to answer
+    expires_in_s: float  # stops ringing then
+
+
+class RingingCallsOut(BaseModel):
+    calls: list[RingingCallOut]
 
 
 @router.get("/search", response_model=list[ContactOut], summary="Search the address book")
@@ -88,34 +89,37 @@ async def call(user_id: int, request: Request, user: User = Depends(current_user
     return CallOut(conference_id=conference.id, url=f"/c/{conference.id}")
 
 
+@router.get(
+    "/calls",
+    response_model=RingingCallsOut,
+    summary="Calls ringing for you; with wait_s, answers when they differ from `known` (long poll)",
+)
+async def ringing_calls(
+    request: Request,
+    wait_s: float = Query(0, ge=0, le=25, description="Wait up to this long for a change (0: answer at once)"),
+    known: list[int] = Query([], description="Conference ids of the calls the page already shows"),
+    user: User = Depends(current_user),
+) -> RingingCallsOut:
+    calls = request.app.state.container.get_incoming_calls()
+    ringing = await calls.wait(user.id, known, wait_s)
+    return RingingCallsOut(
+        calls=[
+            RingingCallOut(
+                conference_id=c.conference_id,
+                caller=CallerOut(id=c.caller_id, display_name=c.caller_name),
+                url=f"/c/{c.conference_id}",
+                expires_in_s=round(calls.remaining_s(c), 1),
+            )
+            for c in ringing
+        ]
+    )
+
+
+@router.delete("/calls/{conference_id}", status_code=204, summary="Decline a call ringing for you")
+async def decline_call(conference_id: int, request: Request, user: User = Depends(current_user)) -> None:
+    await request.app.state.container.get_incoming_calls().decline(user.id, conference_id)
+
+
 @router.post("/presence", status_code=204, summary="I am here (the web client calls this while open)")
 async def heartbeat(request: Request, user: User = Depends(current_user)) -> None:
     request.app.state.container.get_presence().touch(user.id)
-
-
-@router.get("/sources", response_model=list[SourceOut], summary="Directory sources and their sync state (admin)")
-async def sources(request: Request, _admin: User = Depends(require_admin)) -> list[SourceOut]:
-    container = request.app.state.container
-    store = container.get_directory_store()
-    watchers = container.get_directory_sync().watchers if container.settings.directory.sources else {}
-    out = []
-    for source in container.settings.directory.sources:
-        state = await store.state(source.name)
-        stored = await store.counts(source.name)
-        row = await store.sync_row(source.name)
-        watcher = watchers.get(source.name)
-        out.append(
-            SourceOut(
-                name=source.name,
-                kind=source.kind.value,
-                urls=source.urls,
-                phase=state.phase if state else "never synced",
-                generation=state.generation if state else 0,
-                last_full_count=state.last_full_count if state else 0,
-                following_changes=bool(watcher and watcher.connected.is_set()),
-                last_error=row[0] if row else None,
-                finished_at=row[1] if row else None,
-                **stored,
-            )
-        )
-    return out

@@ -7,6 +7,7 @@ names the source and every URL tried.
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from typing import Any
 
@@ -48,9 +49,41 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
 _AD_DISABLED = ("data 533", "data 775")
 
 
+# "... certificate verify failed: self-signed certificate in certificate chain (_ssl.c:1006)" -> the reason.
+_VERIFY_FAILED = re.compile(r"certificate verify failed: ([^(')\"]+)")
+_SSL_REASON = re.compile(r"\[SSL: [A-Z0-9_]+\] ([^(')\"]+)")
+
+
+def _tls_failure(source: DirectorySource, e: BaseException) -> str | None:
+    """Why TLS with the server failed, in one line; None if ``e`` is not a TLS failure.
+
+    ldap3 re-raises ssl errors as its own classes (merged with the ssl class) whose text nests the original
+    message in tuple reprs; the reason is taken from that text.
+    """
+    text = str(e)
+    against = f"ca_file {source.ca_file}" if source.ca_file else "the system's CA certificates"
+    if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
+        match = _VERIFY_FAILED.search(text)
+        reason = match.group(1).strip() if match else "the server's certificate is not trusted"
+        return f"TLS certificate verification failed: {reason} (checked against {against})"
+    if isinstance(e, lx.LDAPCertificateError) or "doesn't match any name" in text:
+        return "TLS certificate verification failed: the server's certificate is not issued for this host name"
+    if isinstance(e, ssl.SSLError) or "socket ssl wrapping error" in text or isinstance(e, lx.LDAPStartTLSError):
+        match = _SSL_REASON.search(text)
+        return f"TLS failed: {match.group(1).strip() if match else text}"
+    return None
+
+
+def _failure(source: DirectorySource, url: str, e: Exception) -> str:
+    return f"{url}: {_tls_failure(source, e) or e}"
+
+
 def _tls(source: DirectorySource) -> ldap3.Tls | None:
     if not (source.start_tls or any(u.startswith("ldaps://") for u in source.urls)):
         return None
+    if source.ca_file is not None and not source.ca_file.is_file():
+        # ldap3 would only say "invalid CA public key file".
+        raise lx.LDAPSSLConfigurationError(f"ca_file {source.ca_file} does not exist or is not a file")
     return ldap3.Tls(
         validate=ssl.CERT_REQUIRED if source.tls_verify else ssl.CERT_NONE,
         ca_certs_file=str(source.ca_file) if source.ca_file else None,
@@ -76,7 +109,11 @@ def _connect(source: DirectorySource, url: str, user: str, password: str, strate
     try:
         connection.open()
         if source.start_tls:
-            connection.start_tls()
+            try:
+                connection.start_tls()
+            except lx.LDAPOperationResult as e:
+                # A server without TLS answers the extended operation with an error result, not a TLS error.
+                raise lx.LDAPStartTLSError(f"the server refused StartTLS ({e.description} {e.message})") from e
         if not connection.bind():
             raise lx.LDAPInvalidCredentialsResult(result=49, description="invalidCredentials")
     except BaseException:
@@ -102,7 +139,7 @@ def open_connection(source: DirectorySource, *, strategy: str = ldap3.SYNC) -> t
         except lx.LDAPOperationResult as e:
             errors.append(f"{url}: {e.description} {e.message or ''}".strip())
         except CONNECTION_ERRORS as e:
-            errors.append(f"{url}: {e}")
+            errors.append(_failure(source, url, e))
         logger.warning("directory %s: %s", source.name, errors[-1])
     raise DirectoryUnavailable(
         f"Directory source {source.name}: no server answered ({'; '.join(errors)}). "
@@ -128,5 +165,5 @@ def open_user_connection(source: DirectorySource, dn: str, password: str) -> lda
                 raise AccountDisabled(dn) from e
             errors.append(f"{url}: {e.description}")
         except CONNECTION_ERRORS as e:
-            errors.append(f"{url}: {e}")
+            errors.append(_failure(source, url, e))
     raise DirectoryUnavailable(f"Directory source {source.name}: no server answered ({'; '.join(errors)}).")
