@@ -36,7 +36,7 @@ class DirectoryKind(enum.StrEnum):
 class IncrementalMode(enum.StrEnum):
     AUTO = "auto"  # syncrepl for OpenLDAP, usn for Active Directory
     SYNCREPL = "syncrepl"  # RFC 4533 refreshAndPersist (OpenLDAP syncprov)
-    USN = "usn"  # poll uSNChanged (Active Directory); deletions by a periodic full pass
+    USN = "usn"  # poll uSNChanged (Active Directory); deletions by tombstones (Show Deleted control)
     DIRSYNC = "dirsync"  # Active Directory DirSync control (needs "Replicating Directory Changes")
     OFF = "off"
 

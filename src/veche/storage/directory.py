@@ -348,14 +348,18 @@ class DirectoryStore:
         )
 
     async def tidy_search_index(self) -> None:
-        """Move freshly inserted rows from the trigram index's pending list into the index proper.
+        """After a full pass: merge the trigram index's pending list, and vacuum the memberships table.
 
         GIN indexes take inserts into a pending list that every search scans linearly until a vacuum merges it;
-        after a large sync that made searches slow for minutes.
+        after a large sync that made searches slow for minutes. The vacuum marks the rewritten memberships
+        all-visible, so restricted viewers' searches list a group's members from the index alone.
         """
-        async with self._sessions.begin() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                await session.execute(text("SELECT gin_clean_pending_list('ix_directory_entries_search_trgm')"))
+        async with self._sessions() as session:
+            if session.get_bind().dialect.name != "postgresql":
+                return
+            connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            await connection.execute(text("SELECT gin_clean_pending_list('ix_directory_entries_search_trgm')"))
+            await connection.execute(text("VACUUM (ANALYZE) directory_user_groups"))  # not in a transaction
 
     async def refresh_statistics(self) -> None:
         """Let PostgreSQL's planner know the tables grew (a first sync adds a million rows in minutes)."""

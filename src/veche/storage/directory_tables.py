@@ -1,4 +1,4 @@
-"""Tables of the address book and directory sync. Created by migrations 0002_directory and 0004.
+"""Tables of the address book and directory sync. Created by migrations 0002_directory, 0004 and 0005.
 
 ``directory_entries`` has one row per person in the address book, local users included (``source`` NULL),
 so that one (trigram-indexed) column answers every search.
@@ -115,7 +115,7 @@ class DirectoryUserGroupRow(Base):
     __tablename__ = "directory_user_groups"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("directory_groups.id", ondelete="CASCADE"), primary_key=True)
-    __table_args__ = (Index("ix_directory_user_groups_group_id", "group_id"),)
+    __table_args__ = (Index("ix_directory_user_groups_group_user", "group_id", "user_id"),)
 
 
 class DirectorySyncStateRow(Base):

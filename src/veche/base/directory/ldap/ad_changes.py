@@ -1,8 +1,10 @@
 """Following an Active Directory source: uSNChanged polling (default) or the DirSync control.
 
-Not verified against a real Active Directory (none is available to the tests); see docs/directory.md.
-uSNChanged is per domain controller, so the cookie names the DC's URL and a failover to another DC restarts
-from that DC's current USN after a full pass. Deletions are found through tombstones (the Show Deleted control).
+Verified against Samba 4.17's AD DC (tests/directory/test_active_directory.py), not against Windows Server; see
+docs/directory.md. uSNChanged is per domain controller, so the cookie names the DC's URL and a failover to another
+DC restarts from that DC's current USN after a full pass. Deletions are found through tombstones (the Show Deleted
+control). DirSync sends only the attributes that changed (and group members as added/removed values), so every
+object it reports is read again, whole, by its objectGUID.
 """
 
 from __future__ import annotations
@@ -10,26 +12,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import ldap3
+from ldap3.core import exceptions as lx
 
 from veche.base.directory.ldap.connection import open_connection
 from veche.base.directory.mapping import external_id, group_attributes, map_group, person_attributes
 from veche.base.directory.server import (
     DirectoryChange,
+    DirectoryQueryRejected,
     EntriesDeleted,
     EntryChanged,
     NewCookie,
     RefreshRequired,
 )
 from veche.config.directory import DirectorySource, IncrementalMode
+from veche.domain.directory import ad_guid, normalize_dn
 
 if TYPE_CHECKING:
     from veche.base.directory.ldap.server import LdapDirectoryServer
 
-__all__ = ["follow_ad", "highest_usn_cookie"]
+__all__ = ["dirsync_cookie", "follow_ad", "highest_usn_cookie"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +64,15 @@ def highest_usn_cookie(source: DirectorySource) -> bytes | None:
     return json.dumps({"url": url, "usn": int(values[0])}).encode()
 
 
+def _usn_state(cookie: bytes | None) -> dict[str, Any] | None:
+    """Our uSNChanged cookie, or None for none or another kind's (incremental was changed in the configuration)."""
+    try:
+        state = json.loads(cookie) if cookie else None
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) and {"url", "usn"} <= state.keys() else None
+
+
 def _changed_since(
     source: DirectorySource, base: str, search_filter: str, attributes: list[str], controls: list[Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -84,13 +98,14 @@ async def follow_ad(server: LdapDirectoryServer, cookie: bytes | None) -> AsyncI
         async for change in _follow_dirsync(server, cookie):
             yield change
         return
-    state = json.loads(cookie) if cookie else None
+    state = _usn_state(cookie)
     if not state:
         yield RefreshRequired()
         return
     usn = int(state["usn"])
+    first = True
     while True:
-        url, attrs = await asyncio.to_thread(_root_dse, source)
+        url, attrs = await server._run(_root_dse, source)
         if url != state["url"]:
             # uSNChanged values belong to one domain controller; on another one only a full pass is safe.
             yield RefreshRequired()
@@ -100,7 +115,7 @@ async def follow_ad(server: LdapDirectoryServer, cookie: bytes | None) -> AsyncI
         if high > usn:
             window = f"(uSNChanged>={usn + 1})(!(uSNChanged>={high + 1}))"
             for base in source.user_base_dns:
-                found = await asyncio.to_thread(
+                found = await server._run(
                     _changed_since, source, base, f"(&{source.user_filter}{window})", person_attributes(source)
                 )
                 for entry in found:
@@ -108,7 +123,7 @@ async def follow_ad(server: LdapDirectoryServer, cookie: bytes | None) -> AsyncI
                     if person is not None:
                         yield EntryChanged(person=person)
             for base in source.group_base_dns:
-                found = await asyncio.to_thread(
+                found = await server._run(
                     _changed_since, source, base, f"(&{source.group_filter}{window})", group_attributes(source)
                 )
                 for entry in found:
@@ -116,7 +131,7 @@ async def follow_ad(server: LdapDirectoryServer, cookie: bytes | None) -> AsyncI
                     if group is not None:
                         yield EntryChanged(group=group)
             if naming_context:
-                tombstones = await asyncio.to_thread(
+                tombstones = await server._run(
                     _changed_since,
                     source,
                     naming_context,
@@ -129,8 +144,11 @@ async def follow_ad(server: LdapDirectoryServer, cookie: bytes | None) -> AsyncI
                 )
                 if ids:
                     yield EntriesDeleted(ids)
-            usn = high
+        if high > usn or first:
+            # Also after the first poll of an idle directory: it tells the watcher that it is following changes.
+            usn = max(usn, high)
             yield NewCookie(json.dumps({"url": url, "usn": usn}).encode())
+            first = False
         await asyncio.sleep(source.poll_interval_s)
 
 
@@ -138,49 +156,130 @@ def _lower(attrs: dict[str, Any]) -> dict[str, Any]:
     return {k.lower(): v for k, v in attrs.items()}
 
 
-async def _follow_dirsync(server: LdapDirectoryServer, cookie: bytes | None) -> AsyncIterator[DirectoryChange]:
-    """DirSync (1.2.840.113556.1.4.841) from the domain root: changed and deleted objects since the cookie."""
-    source = server.source
+# -- DirSync -------------------------------------------------------------------------------------------------------
 
-    def poll(current: bytes | None) -> tuple[list[dict[str, Any]], bytes | None]:
-        url, attrs = _root_dse(source)
-        root = attrs.get("defaultnamingcontext", [b""])[0].decode()
-        conn, _ = open_connection(source)
-        try:
-            sync = conn.extend.microsoft.dir_sync(
-                root,
-                f"(|{source.user_filter}{source.group_filter}(isDeleted=TRUE))",
-                attributes=list({*person_attributes(source), *group_attributes(source), "isDeleted", "objectClass"}),
-                cookie=current,
-            )
-            entries: list[dict[str, Any]] = []
-            while True:
-                entries.extend(sync.loop())
-                if not sync.more_results:
-                    break
-            return entries, sync.cookie
-        finally:
-            conn.unbind()
 
-    current = cookie
+def _dirsync_rounds(
+    conn: ldap3.Connection, source: DirectorySource, root: str, cookie: bytes | None
+) -> Iterator[tuple[list[dict[str, Any]], bytes | None]]:
+    """DirSync (1.2.840.113556.1.4.841) from the domain root: each round's entries and the cookie after it."""
+    sync = conn.extend.microsoft.dir_sync(
+        root,
+        f"(|{source.user_filter}{source.group_filter}(isDeleted=TRUE))",
+        # Objects are reported when one of these attributes changed.
+        attributes=sorted({*person_attributes(source), *group_attributes(source), "isDeleted"}),
+        cookie=cookie,
+    )
     while True:
-        entries, current = await asyncio.to_thread(poll, current)
-        for entry in entries:
-            raw = _lower(entry.get("raw_attributes") or {})
-            if raw.get("isdeleted"):
-                ext = external_id(source, raw)
-                if ext:
-                    yield EntriesDeleted((ext,))
-                continue
-            classes = {v.decode().lower() for v in raw.get("objectclass", [])}
-            if "group" in classes:
-                group = map_group(source, entry["dn"], raw)
+        try:
+            entries = [e for e in sync.loop() if e.get("type") == "searchResEntry"]
+        except lx.LDAPInsufficientAccessRightsResult as e:
+            raise DirectoryQueryRejected(
+                f"Directory source {source.name}: the server refused DirSync ({e.message or e.description}). "
+                'The bind account needs the "Replicating Directory Changes" right on the domain; '
+                'or use incremental = "usn".'
+            ) from e
+        yield entries, sync.cookie
+        if not sync.more_results:
+            return
+
+
+def _naming_context(source: DirectorySource) -> str:
+    _, attrs = _root_dse(source)
+    return str(attrs.get("defaultnamingcontext", [b""])[0].decode())
+
+
+def dirsync_cookie(source: DirectorySource) -> bytes | None:
+    """A DirSync cookie for "now", taken before a full pass so that changes made during it are replayed.
+
+    DirSync has no cheaper way to the current position: the server sends every matching object once, and each
+    answer is dropped as it comes (Samba sends them all in one answer).
+    """
+    root = _naming_context(source)
+    conn, _ = open_connection(source)
+    try:
+        cookie = None
+        for _, after in _dirsync_rounds(conn, source, root, None):
+            cookie = after
+        return cookie
+    finally:
+        conn.unbind()
+
+
+def _under(dn: str, bases: list[str]) -> bool:
+    normalized = normalize_dn(dn)
+    return any(normalized == b or normalized.endswith("," + b) for b in map(normalize_dn, bases))
+
+
+def _read_whole(conn: ldap3.Connection, source: DirectorySource, guid: str) -> tuple[str, dict[str, Any]] | None:
+    """The object as a person or a group of the source, read by its objectGUID; None if it is neither (now)."""
+    for kind, search_filter, attributes, bases in (
+        ("person", source.user_filter, person_attributes(source), source.user_base_dns),
+        ("group", source.group_filter, group_attributes(source), source.group_base_dns),
+    ):
+        try:
+            conn.search(
+                f"<GUID={guid}>",
+                search_filter,
+                search_scope=ldap3.BASE,
+                dereference_aliases=ldap3.DEREF_NEVER,
+                attributes=attributes,
+            )
+        except lx.LDAPNoSuchObjectResult:
+            return None  # deleted since: its tombstone comes with the next round
+        for entry in conn.response or []:
+            if entry.get("type") == "searchResEntry" and _under(entry["dn"], bases):
+                return kind, entry
+    return None
+
+
+def _dirsync_poll(source: DirectorySource, cookie: bytes | None) -> tuple[list[tuple[str, Any]], bytes | None]:
+    """Changes since ``cookie``: ("deleted", external id), ("person", entry), ("group", entry); the next cookie."""
+    root = _naming_context(source)
+    conn, _ = open_connection(source)
+    try:
+        changes: list[tuple[str, Any]] = []
+        current = cookie
+        for entries, after in _dirsync_rounds(conn, source, root, cookie):
+            current = after
+            for entry in entries:
+                raw = _lower(entry.get("raw_attributes") or {})
+                if raw.get("isdeleted"):
+                    ext = external_id(source, raw)
+                    if ext:
+                        changes.append(("deleted", ext))
+                    continue
+                guid = raw.get("objectguid")
+                whole = _read_whole(conn, source, ad_guid(guid[0])) if guid else None
+                if whole is not None:
+                    changes.append(whole)
+        return changes, current
+    finally:
+        conn.unbind()
+
+
+async def _follow_dirsync(server: LdapDirectoryServer, cookie: bytes | None) -> AsyncIterator[DirectoryChange]:
+    source = server.source
+    if _usn_state(cookie):
+        yield RefreshRequired()  # a uSNChanged cookie: incremental was changed from "usn" in the configuration
+        return
+    current = cookie
+    first = True
+    while True:
+        changes, after = await server._run(_dirsync_poll, source, current)
+        for kind, item in changes:
+            if kind == "deleted":
+                yield EntriesDeleted((item,))
+            elif kind == "group":
+                group = map_group(source, item["dn"], item.get("raw_attributes") or {})
                 if group is not None:
                     yield EntryChanged(group=group)
             else:
-                person = await server._person(entry)
+                person = await server._person(item)
                 if person is not None:
                     yield EntryChanged(person=person)
-        if current:
-            yield NewCookie(current)
+        if after and (first or after != current):
+            yield NewCookie(after)
+            first = False
+        current = after or current
         await asyncio.sleep(source.poll_interval_s)

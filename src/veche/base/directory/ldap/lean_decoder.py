@@ -33,7 +33,9 @@ def install_lean_decoder(connection: ldap3.Connection) -> None:
             "raw_dn": raw_dn,
             "dn": raw_dn.decode("utf-8", "replace"),
             "raw_attributes": raw,
-            "attributes": {},
+            # ldap3's auto_range (Active Directory sends big groups' members 1,500 at a time) merges the ranges in
+            # both dicts: it needs the ranged attributes in this one too (as bytes: only the raw values are read).
+            "attributes": {k: list(v) for k, v in raw.items()} if any(";range=" in k for k in raw) else {},
         }
         if message["controls"]:
             result["controls"] = dict(strategy.decode_control_fast(c[3]) for c in message["controls"])

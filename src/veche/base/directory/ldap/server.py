@@ -210,6 +210,10 @@ class LdapDirectoryServer(DirectoryServer):
             from veche.base.directory.ldap.ad_changes import highest_usn_cookie
 
             return await self._run(lambda: highest_usn_cookie(self.source))
+        if mode is IncrementalMode.DIRSYNC:
+            from veche.base.directory.ldap.ad_changes import dirsync_cookie
+
+            return await self._run(lambda: dirsync_cookie(self.source))
         return None
 
     async def changes(self, cookie: bytes | None) -> AsyncIterator[DirectoryChange]:
