@@ -21,6 +21,7 @@ from veche.domain.directory import DirectoryGroup, DirectoryPerson, join_keys, s
 from veche.storage import directory_bulk as bulk
 from veche.storage.directory_groups import GroupRules, derive_access_and_roles, resolve_memberships
 from veche.storage.directory_tables import (
+    NO_SYNC,
     DirectoryEntryRow,
     DirectoryGroupMemberRow,
     DirectoryGroupRow,
@@ -115,7 +116,9 @@ class DirectoryStore:
                 session.add(row)
             if row.phase != "idle":
                 return _state(row, resumed=True)
-            await session.execute(delete(DirectorySeenRow).where(DirectorySeenRow.source == source))
+            await session.execute(
+                delete(DirectorySeenRow).where(DirectorySeenRow.source == source), execution_options=NO_SYNC
+            )
             row.generation += 1
             row.phase = "users"
             row.users_done = 0
@@ -135,13 +138,15 @@ class DirectoryStore:
             await session.execute(
                 update(DirectorySyncStateRow)
                 .where(DirectorySyncStateRow.source == source)
-                .values(phase=phase, users_done=users_done)
+                .values(phase=phase, users_done=users_done),
+                execution_options=NO_SYNC,
             )
 
     async def record_error(self, source: str, message: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
-                update(DirectorySyncStateRow).where(DirectorySyncStateRow.source == source).values(last_error=message)
+                update(DirectorySyncStateRow).where(DirectorySyncStateRow.source == source).values(last_error=message),
+                execution_options=NO_SYNC,
             )
 
     async def save_cookie(self, source: str, cookie: bytes | None) -> None:
@@ -325,14 +330,16 @@ class DirectoryStore:
                     DirectoryEntryRow.source == source, DirectoryEntryRow.external_id.in_(chunk)
                 )
                 result = await session.execute(
-                    update(UserRow).where(UserRow.id.in_(ids), UserRow.disabled.is_(False)).values(disabled=True)
+                    update(UserRow).where(UserRow.id.in_(ids), UserRow.disabled.is_(False)).values(disabled=True),
+                    execution_options=NO_SYNC,
                 )
                 disabled += int(getattr(result, "rowcount", 0) or 0)
                 # Forget the fingerprint: if the person comes back, he is rewritten (and enabled).
                 await session.execute(
                     update(DirectoryEntryRow)
                     .where(DirectoryEntryRow.source == source, DirectoryEntryRow.external_id.in_(chunk))
-                    .values(fingerprint="")
+                    .values(fingerprint=""),
+                    execution_options=NO_SYNC,
                 )
         return disabled
 
@@ -455,7 +462,10 @@ class DirectoryStore:
             existing.update({r.external_id: r.id for r in result})
         ids = [existing[ext] for ext in unique]
         for chunk in _chunks(ids):
-            await session.execute(delete(DirectoryGroupMemberRow).where(DirectoryGroupMemberRow.group_id.in_(chunk)))
+            await session.execute(
+                delete(DirectoryGroupMemberRow).where(DirectoryGroupMemberRow.group_id.in_(chunk)),
+                execution_options=NO_SYNC,
+            )
         pairs = [(existing[ext], dn) for ext, g in unique.items() for dn in sorted(set(g.members))]
         for chunk in _chunks(pairs, 50_000):
             if bulk.is_postgres(session):
@@ -469,7 +479,8 @@ class DirectoryStore:
             result = await session.execute(
                 delete(DirectoryGroupRow).where(
                     DirectoryGroupRow.source == source, DirectoryGroupRow.external_id.in_(list(external_ids))
-                )
+                ),
+                execution_options=NO_SYNC,
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
@@ -498,14 +509,20 @@ class DirectoryStore:
             )
             gone = select(DirectoryEntryRow.user_id).where(unseen).scalar_subquery()
             disabled = await session.execute(
-                update(UserRow).where(UserRow.id.in_(gone), UserRow.disabled.is_(False)).values(disabled=True)
+                update(UserRow).where(UserRow.id.in_(gone), UserRow.disabled.is_(False)).values(disabled=True),
+                execution_options=NO_SYNC,
             )
-            await session.execute(update(DirectoryEntryRow).where(unseen).values(fingerprint=""))
-            await session.execute(delete(DirectorySeenRow).where(DirectorySeenRow.source == source))
+            await session.execute(
+                update(DirectoryEntryRow).where(unseen).values(fingerprint=""), execution_options=NO_SYNC
+            )
+            await session.execute(
+                delete(DirectorySeenRow).where(DirectorySeenRow.source == source), execution_options=NO_SYNC
+            )
             removed = await session.execute(
                 delete(DirectoryGroupRow).where(
                     DirectoryGroupRow.source == source, DirectoryGroupRow.seen_generation != generation
-                )
+                ),
+                execution_options=NO_SYNC,
             )
             await resolve_memberships(session, source)
             await derive_access_and_roles(session, source, rules)
@@ -515,7 +532,8 @@ class DirectoryStore:
             await session.execute(
                 update(DirectorySyncStateRow)
                 .where(DirectorySyncStateRow.source == source)
-                .values(phase="idle", finished_at=now, last_full_count=int(count or 0), last_error=None)
+                .values(phase="idle", finished_at=now, last_full_count=int(count or 0), last_error=None),
+                execution_options=NO_SYNC,
             )
             return int(getattr(disabled, "rowcount", 0) or 0), int(getattr(removed, "rowcount", 0) or 0)
 

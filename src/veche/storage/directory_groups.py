@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from veche.domain.directory import AccessLevel, access_mask, group_ancestors, normalize_dn, search_key
 from veche.storage.directory_tables import (
+    NO_SYNC,
     DirectoryEntryRow,
     DirectoryGroupClosureRow,
     DirectoryGroupMemberRow,
@@ -71,9 +72,14 @@ async def resolve_memberships(session: AsyncSession, source: str, *, user_ids: S
     if user_ids is None:
         await _rebuild_closure(session, source)
         scope = select(DirectoryEntryRow.user_id).where(DirectoryEntryRow.source == source)
-        await session.execute(delete(DirectoryUserGroupRow).where(DirectoryUserGroupRow.user_id.in_(scope)))
+        await session.execute(
+            delete(DirectoryUserGroupRow).where(DirectoryUserGroupRow.user_id.in_(scope)), execution_options=NO_SYNC
+        )
     else:
-        await session.execute(delete(DirectoryUserGroupRow).where(DirectoryUserGroupRow.user_id.in_(list(user_ids))))
+        await session.execute(
+            delete(DirectoryUserGroupRow).where(DirectoryUserGroupRow.user_id.in_(list(user_ids))),
+            execution_options=NO_SYNC,
+        )
     person, member = DirectoryEntryRow, DirectoryGroupMemberRow
 
     def memberships(matches: ColumnElement[bool]) -> Select[int, int]:
@@ -122,7 +128,10 @@ async def _rebuild_closure(session: AsyncSession, source: str) -> None:
             parents[child].append(parent_id)
     closure = group_ancestors(parents)
     source_groups = select(DirectoryGroupRow.id).where(DirectoryGroupRow.source == source)
-    await session.execute(delete(DirectoryGroupClosureRow).where(DirectoryGroupClosureRow.group_id.in_(source_groups)))
+    await session.execute(
+        delete(DirectoryGroupClosureRow).where(DirectoryGroupClosureRow.group_id.in_(source_groups)),
+        execution_options=NO_SYNC,
+    )
     rows = [{"group_id": g, "ancestor_id": a} for g, ancestors in closure.items() for a in ancestors]
     for i in range(0, len(rows), _BATCH):
         await session.execute(insert(DirectoryGroupClosureRow), rows[i : i + _BATCH])
@@ -163,7 +172,8 @@ async def derive_access_and_roles(
             target = target + case((_member_of(ids), bit), else_=0)
     new_access = case((_member_of(mapped), target), else_=access_mask([rules.default_access]))
     await session.execute(
-        update(DirectoryEntryRow).where(*scope, DirectoryEntryRow.access != new_access).values(access=new_access)
+        update(DirectoryEntryRow).where(*scope, DirectoryEntryRow.access != new_access).values(access=new_access),
+        execution_options=NO_SYNC,
     )
 
     people = select(DirectoryEntryRow.user_id).where(*scope)
@@ -171,9 +181,11 @@ async def derive_access_and_roles(
     await session.execute(
         update(UserRow)
         .where(UserRow.id.in_(people), UserRow.is_admin.is_(True), UserRow.id.not_in(admin_people))
-        .values(is_admin=False)
+        .values(is_admin=False),
+        execution_options=NO_SYNC,
     )
     if admins:
         await session.execute(
-            update(UserRow).where(UserRow.id.in_(admin_people), UserRow.is_admin.is_(False)).values(is_admin=True)
+            update(UserRow).where(UserRow.id.in_(admin_people), UserRow.is_admin.is_(False)).values(is_admin=True),
+            execution_options=NO_SYNC,
         )
