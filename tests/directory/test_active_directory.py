@@ -19,6 +19,7 @@ import ldap3
 import pytest
 from sqlalchemy import select
 
+from tests.directory.base_role import base_container, users_by_login
 from tests.directory.samba_ad import (
     ADMIN_DN,
     ADMIN_PASSWORD,
@@ -33,7 +34,6 @@ from tests.directory.samba_ad import (
 from veche.base.directory.ldap.connection import open_connection
 from veche.base.directory.server import DirectoryQueryRejected
 from veche.config.directory import DirectorySource
-from veche.config.settings import load_settings
 from veche.container import Container
 from veche.domain.errors import AuthenticationFailed
 from veche.storage.directory_tables import DirectoryEntryRow
@@ -121,18 +121,6 @@ def make_ad_source(tmp_path: Path) -> Make:
     return make
 
 
-async def _container(data_dir: Path, source: DirectorySource, *, watch: bool = False) -> Container:
-    settings = load_settings(None, data_dir=data_dir, directory={"sources": [source.model_dump()], "watch": watch})
-    container = Container(settings, ["base"])
-    await container.get_database().migrate()
-    return container
-
-
-async def _users(container: Container) -> dict[str, UserRow]:
-    async with container.get_database().sessions() as session:
-        return {u.login: u for u in await session.scalars(select(UserRow))}
-
-
 async def _entry(container: Container, login: str) -> DirectoryEntryRow | None:
     async with container.get_database().sessions() as session:
         return await session.scalar(
@@ -156,11 +144,11 @@ async def _eventually(check: Callable[[], Any], what: str, timeout_s: float = 10
 async def test_full_sync_objectguid_samaccountname_nested_groups_disabled(
     tmp_path: Path, samba: SambaAd, make_ad_source: Make
 ) -> None:
-    container = await _container(tmp_path, make_ad_source(samba.url, incremental="usn"))
+    container = await base_container(tmp_path, make_ad_source(samba.url, incremental="usn"))
     try:
         [summary] = await container.get_directory_sync().sync()
         assert (summary.people.added, summary.groups, summary.disabled) == (len(PEOPLE), len(GROUPS), 0)
-        users = await _users(container)
+        users = await users_by_login(container)
         assert set(users) == set(BY_LOGIN)  # CN=Users (Administrator, Guest, krbtgt) is outside the base DN
         assert users["ivanov"].display_name == "Иван Иванов" and users["ivanov"].email == "ivanov@veche.test"
         entry = await _entry(container, "ivanov")
@@ -184,7 +172,7 @@ async def test_full_sync_objectguid_samaccountname_nested_groups_disabled(
 
 
 async def test_login_by_bind(tmp_path: Path, samba: SambaAd, make_ad_source: Make) -> None:
-    container = await _container(tmp_path, make_ad_source(samba.url))
+    container = await base_container(tmp_path, make_ad_source(samba.url))
     try:
         auth = container.get_auth()
         # Not synced yet: found by sAMAccountName (any case) and added on his first login.
@@ -199,7 +187,7 @@ async def test_login_by_bind(tmp_path: Path, samba: SambaAd, make_ad_source: Mak
         # Disabled with samba-tool: the right password gets "data 533" from Samba, as from Windows...
         with pytest.raises(AuthenticationFailed, match="This account is disabled"):
             await auth.login("blocked", "Blocked-Pass-1", client="t5", kind="api")
-        assert (await _users(container))["blocked"].disabled
+        assert (await users_by_login(container))["blocked"].disabled
         # ...and a wrong one the same "data 52e" as for anybody: nothing tells that the account exists.
         with pytest.raises(AuthenticationFailed, match="Wrong login or password"):
             await auth.login("blocked", "Wrong-Pass-1", client="t6", kind="api")
@@ -209,7 +197,7 @@ async def test_login_by_bind(tmp_path: Path, samba: SambaAd, make_ad_source: Mak
 
 async def test_full_sync_and_login_over_ldaps(tmp_path: Path, samba: SambaAd, make_ad_source: Make) -> None:
     # Samba's certificate is a self-signed one it made for DC1.veche.test, hence no verification here.
-    container = await _container(tmp_path, make_ad_source(samba.ldaps_url, tls_verify=False))
+    container = await base_container(tmp_path, make_ad_source(samba.ldaps_url, tls_verify=False))
     try:
         [summary] = await container.get_directory_sync().sync()
         assert summary.people.added == len(PEOPLE)
@@ -220,7 +208,7 @@ async def test_full_sync_and_login_over_ldaps(tmp_path: Path, samba: SambaAd, ma
 
 @pytest.mark.parametrize("mode", ["usn", "dirsync"])
 async def test_changes_arrive_within_seconds(mode: str, tmp_path: Path, samba: SambaAd, make_ad_source: Make) -> None:
-    container = await _container(tmp_path, make_ad_source(samba.url, incremental=mode), watch=True)
+    container = await base_container(tmp_path, make_ad_source(samba.url, incremental=mode), watch=True)
     sync = container.get_directory_sync()
     sync.start()
     store = container.get_directory_store()
@@ -233,7 +221,7 @@ async def test_changes_arrive_within_seconds(mode: str, tmp_path: Path, samba: S
         samba.add_person(newcomer)
 
         async def added() -> bool:
-            return login in await _users(container)
+            return login in await users_by_login(container)
 
         seconds["add"] = await _eventually(added, "a new person")
         entry = await _entry(container, login)
@@ -242,7 +230,7 @@ async def test_changes_arrive_within_seconds(mode: str, tmp_path: Path, samba: S
         samba.modify(newcomer.dn, {"displayName": ("replace", ["Нина Изменённая"])})
 
         async def renamed() -> bool:
-            user = (await _users(container))[login]
+            user = (await users_by_login(container))[login]
             return user.display_name == "Нина Изменённая" and user.email == f"{login}@veche.test"
 
         seconds["modify"] = await _eventually(renamed, "a new display name (the other fields kept)")
@@ -250,7 +238,7 @@ async def test_changes_arrive_within_seconds(mode: str, tmp_path: Path, samba: S
         samba.modify(group_dn("backend"), {"member": ("add", [newcomer.dn])})
 
         async def grouped() -> bool:
-            user = (await _users(container))[login]
+            user = (await users_by_login(container))[login]
             return await store.groups_of(user.id) == ["backend", "engineering", "staff"]
 
         seconds["group member"] = await _eventually(grouped, "a group membership (nested)")
@@ -258,14 +246,14 @@ async def test_changes_arrive_within_seconds(mode: str, tmp_path: Path, samba: S
         project = samba.add_group(f"project-{mode}", [newcomer.dn])
 
         async def in_project() -> bool:
-            user = (await _users(container))[login]
+            user = (await users_by_login(container))[login]
             return f"project-{mode}" in await store.groups_of(user.id)
 
         seconds["new group"] = await _eventually(in_project, "a new group")
         samba.delete(project)
 
         async def project_gone() -> bool:
-            user = (await _users(container))[login]
+            user = (await users_by_login(container))[login]
             return f"project-{mode}" not in await store.groups_of(user.id)
 
         seconds["group deleted"] = await _eventually(project_gone, "a deleted group (tombstone)")
@@ -273,20 +261,20 @@ async def test_changes_arrive_within_seconds(mode: str, tmp_path: Path, samba: S
         samba.samba_tool("user", "disable", login)
 
         async def disabled() -> bool:
-            return (await _users(container))[login].disabled
+            return (await users_by_login(container))[login].disabled
 
         seconds["disable"] = await _eventually(disabled, "samba-tool user disable")
         samba.samba_tool("user", "enable", login)
 
         async def enabled() -> bool:
-            return not (await _users(container))[login].disabled
+            return not (await users_by_login(container))[login].disabled
 
         seconds["enable"] = await _eventually(enabled, "samba-tool user enable")
 
         samba.modify(group_dn("backend"), {"member": ("delete", [newcomer.dn])})
 
         async def ungrouped() -> bool:
-            user = (await _users(container))[login]
+            user = (await users_by_login(container))[login]
             return await store.groups_of(user.id) == []
 
         seconds["group member removed"] = await _eventually(ungrouped, "a removed group membership")
@@ -301,13 +289,13 @@ async def test_changes_arrive_within_seconds(mode: str, tmp_path: Path, samba: S
 async def test_switching_from_usn_to_dirsync_runs_a_full_sync(
     tmp_path: Path, samba: SambaAd, make_ad_source: Make
 ) -> None:
-    first = await _container(tmp_path, make_ad_source(samba.url, incremental="usn"))
+    first = await base_container(tmp_path, make_ad_source(samba.url, incremental="usn"))
     try:
         await first.get_directory_sync().sync()  # stores a uSNChanged cookie
     finally:
         await first.get_database().close()
     # The same database, now with DirSync: the stored cookie is not a DirSync cookie.
-    container = await _container(tmp_path, make_ad_source(samba.url, incremental="dirsync"), watch=True)
+    container = await base_container(tmp_path, make_ad_source(samba.url, incremental="dirsync"), watch=True)
     sync = container.get_directory_sync()
     sync.start()
     try:
@@ -328,14 +316,16 @@ async def test_dirsync_needs_the_replication_right_usn_does_not(
     password_file = tmp_path / "service_password"
     password_file.write_text(SERVICE.password)
     as_service = {"bind_dn": SERVICE.dn, "bind_password_file": password_file}
-    container = await _container(tmp_path / "dirsync", make_ad_source(samba.url, incremental="dirsync", **as_service))
+    container = await base_container(
+        tmp_path / "dirsync", make_ad_source(samba.url, incremental="dirsync", **as_service)
+    )
     try:
         with pytest.raises(DirectoryQueryRejected, match='needs the "Replicating Directory Changes" right'):
             await container.get_directory_sync().sync()
-        assert await _users(container) == {}
+        assert await users_by_login(container) == {}
     finally:
         await container.get_database().close()
-    container = await _container(tmp_path / "usn", make_ad_source(samba.url, incremental="usn", **as_service))
+    container = await base_container(tmp_path / "usn", make_ad_source(samba.url, incremental="usn", **as_service))
     try:
         [summary] = await container.get_directory_sync().sync()
         assert summary.people.added == len(PEOPLE)

@@ -9,16 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
+from tests.directory.base_role import base_container, users_by_login
 from tests.directory.conftest import BULK, PEOPLE
 from tests.directory.slapd import BASE_DN, Person, Slapd
 from veche.base.directory.server import DirectoryBindRejected, DirectoryQueryRejected, DirectoryUnavailable
 from veche.config.directory import DirectorySource
-from veche.config.settings import load_settings
 from veche.container import Container
 from veche.domain.errors import AuthenticationFailed
-from veche.storage.tables import UserRow
 
 Make = Callable[..., DirectorySource]
 
@@ -29,20 +27,9 @@ def _closed_port_url() -> str:
         return f"ldap://127.0.0.1:{s.getsockname()[1]}"
 
 
-async def _container(tmp_path: Path, *sources: DirectorySource, watch: bool = False) -> Container:
-    settings = load_settings(
-        None,
-        data_dir=tmp_path,
-        directory={"sources": [s.model_dump() for s in sources], "watch": watch},
-    )
-    container = Container(settings, ["base"])
-    await container.get_database().migrate()
-    return container
-
-
 @pytest.fixture
 async def corp(tmp_path: Path, slapd: Slapd, make_source: Make) -> AsyncIterator[Container]:
-    container = await _container(tmp_path, make_source(slapd.url))
+    container = await base_container(tmp_path, make_source(slapd.url))
     try:
         yield container
     finally:
@@ -50,16 +37,11 @@ async def corp(tmp_path: Path, slapd: Slapd, make_source: Make) -> AsyncIterator
         await container.get_database().close()
 
 
-async def _users(container: Container) -> dict[str, UserRow]:
-    async with container.get_database().sessions() as session:
-        return {u.login: u for u in await session.scalars(select(UserRow))}
-
-
 async def test_full_sync_people_groups_roles(corp: Container) -> None:
     [summary] = await corp.get_directory_sync().sync()
     assert summary.people.added == len(PEOPLE) + len(BULK)
     assert summary.groups == 8
-    users = await _users(corp)
+    users = await users_by_login(corp)
     assert users["ivanov"].display_name == "Иван Иванов"
     assert users["ivanov"].password_hash is None  # directory passwords are never stored
     assert users["blocked"].disabled and not users["ivanov"].disabled
@@ -135,7 +117,7 @@ async def test_deleted_and_disabled_later_cannot_log_in(corp: Container, slapd: 
     with pytest.raises(AuthenticationFailed):
         await auth.login("leaver", "leaver-pass", client="c", kind="api")
     [summary] = await corp.get_directory_sync().sync()
-    assert (await _users(corp))["leaver"].disabled  # kept (his history stays), but disabled
+    assert (await users_by_login(corp))["leaver"].disabled  # kept (his history stays), but disabled
 
 
 async def _eventually(check: Callable[[], Any], timeout_s: float = 5.0) -> None:
@@ -149,7 +131,7 @@ async def _eventually(check: Callable[[], Any], timeout_s: float = 5.0) -> None:
 
 
 async def test_changes_arrive_within_seconds(tmp_path: Path, slapd: Slapd, make_source: Make) -> None:
-    container = await _container(tmp_path, make_source(slapd.url), watch=True)
+    container = await base_container(tmp_path, make_source(slapd.url), watch=True)
     sync = container.get_directory_sync()
     sync.start()
     try:
@@ -159,20 +141,20 @@ async def test_changes_arrive_within_seconds(tmp_path: Path, slapd: Slapd, make_
         slapd.add_person(newcomer)
 
         async def added() -> bool:
-            return "newcomer" in await _users(container)
+            return "newcomer" in await users_by_login(container)
 
         await _eventually(added)
         slapd.modify(newcomer.dn, {"cn": ("replace", ["Нина Изменённая"])})
 
         async def renamed() -> bool:
-            return (await _users(container))["newcomer"].display_name == "Нина Изменённая"
+            return (await users_by_login(container))["newcomer"].display_name == "Нина Изменённая"
 
         await _eventually(renamed)
         group = f"cn=backend,ou=groups,{BASE_DN}"
         slapd.modify(group, {"member": ("add", [newcomer.dn])})
 
         async def grouped() -> bool:
-            user = (await _users(container))["newcomer"]
+            user = (await users_by_login(container))["newcomer"]
             return "engineering" in await container.get_directory_store().groups_of(user.id)
 
         await _eventually(grouped)
@@ -180,7 +162,7 @@ async def test_changes_arrive_within_seconds(tmp_path: Path, slapd: Slapd, make_
         slapd.delete(newcomer.dn)
 
         async def disabled() -> bool:
-            return (await _users(container))["newcomer"].disabled
+            return (await users_by_login(container))["newcomer"].disabled
 
         await _eventually(disabled)
     finally:
@@ -191,7 +173,7 @@ async def test_changes_arrive_within_seconds(tmp_path: Path, slapd: Slapd, make_
 async def test_failover_to_the_second_server(
     tmp_path: Path, slapd: Slapd, slapd_replica: Slapd, make_source: Make
 ) -> None:
-    container = await _container(tmp_path, make_source(slapd.url, slapd_replica.url))
+    container = await base_container(tmp_path, make_source(slapd.url, slapd_replica.url))
     try:
         [first] = await container.get_directory_sync().sync()
         assert first.url == slapd.url
@@ -210,7 +192,7 @@ async def test_failover_to_the_second_server(
 async def test_watcher_fails_over_when_the_first_server_stops(
     tmp_path: Path, slapd: Slapd, slapd_replica: Slapd, make_source: Make
 ) -> None:
-    container = await _container(tmp_path, make_source(slapd.url, slapd_replica.url), watch=True)
+    container = await base_container(tmp_path, make_source(slapd.url, slapd_replica.url), watch=True)
     sync = container.get_directory_sync()
     sync.start()
     try:
@@ -222,7 +204,7 @@ async def test_watcher_fails_over_when_the_first_server_stops(
             slapd_replica.add_person(moved)
 
             async def arrived() -> bool:
-                return "failover" in await _users(container)
+                return "failover" in await users_by_login(container)
 
             await _eventually(arrived, 15)
         finally:
@@ -234,11 +216,11 @@ async def test_watcher_fails_over_when_the_first_server_stops(
 
 async def test_unreachable_server_is_a_clear_error_and_writes_nothing(tmp_path: Path, make_source: Make) -> None:
     dead = _closed_port_url()
-    container = await _container(tmp_path, make_source(dead))
+    container = await base_container(tmp_path, make_source(dead))
     try:
         with pytest.raises(DirectoryUnavailable, match=f"corp: no server answered.*{dead}"):
             await container.get_directory_sync().sync()
-        assert await _users(container) == {}
+        assert await users_by_login(container) == {}
         assert await container.get_directory_store().state("corp") is None
     finally:
         await container.get_database().close()
@@ -247,11 +229,11 @@ async def test_unreachable_server_is_a_clear_error_and_writes_nothing(tmp_path: 
 async def test_wrong_bind_credentials(tmp_path: Path, slapd: Slapd, make_source: Make) -> None:
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-password")
-    container = await _container(tmp_path, make_source(slapd.url, bind_password_file=wrong))
+    container = await base_container(tmp_path, make_source(slapd.url, bind_password_file=wrong))
     try:
         with pytest.raises(DirectoryBindRejected, match="refused the bind as 'cn=admin"):
             await container.get_directory_sync().sync()
-        assert await _users(container) == {}
+        assert await users_by_login(container) == {}
     finally:
         await container.get_database().close()
 
@@ -263,15 +245,15 @@ def test_malformed_filter_is_refused_when_the_configuration_loads(make_source: M
 
 async def test_a_failing_sync_disables_nobody(tmp_path: Path, slapd: Slapd, make_source: Make) -> None:
     good = make_source(slapd.url)
-    container = await _container(tmp_path, good)
+    container = await base_container(tmp_path, good)
     try:
         await container.get_directory_sync().sync()
         # The same source pointed at a base that does not exist: the server refuses; nobody is disabled.
-        broken = await _container(tmp_path, make_source(slapd.url, user_base_dns=[f"ou=missing,{BASE_DN}"]))
+        broken = await base_container(tmp_path, make_source(slapd.url, user_base_dns=[f"ou=missing,{BASE_DN}"]))
         try:
             with pytest.raises(DirectoryQueryRejected, match="refused the request"):
                 await broken.get_directory_sync().sync()
-            users = await _users(broken)
+            users = await users_by_login(broken)
             assert sum(u.disabled for u in users.values()) == 1  # only the one disabled in the directory
         finally:
             await broken.get_database().close()

@@ -14,17 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
+from tests.directory.base_role import base_container, users_by_login
 from tests.directory.certificates import CertificateAuthority, OpensslUnavailable
 from tests.directory.conftest import BULK, PEOPLE, seed
 from tests.directory.slapd import ADMIN_PASSWORD, Person, Slapd, SlapdUnavailable
 from veche.base.directory.server import DirectoryUnavailable
 from veche.config.directory import DirectorySource
-from veche.config.settings import load_settings
-from veche.container import Container
 from veche.domain.errors import AuthenticationFailed
-from veche.storage.tables import UserRow
 
 Make = Callable[..., DirectorySource]
 SECRETS = (ADMIN_PASSWORD, "ivanov-pass")
@@ -54,18 +51,6 @@ def _tls_source(make_source: Make, server: Slapd, mode: str, **overrides: Any) -
     return make_source(server.url, start_tls=True, **overrides)
 
 
-async def _container(tmp_path: Path, source: DirectorySource, *, watch: bool = False) -> Container:
-    settings = load_settings(None, data_dir=tmp_path, directory={"sources": [source.model_dump()], "watch": watch})
-    container = Container(settings, ["base"])
-    await container.get_database().migrate()
-    return container
-
-
-async def _users(container: Container) -> dict[str, UserRow]:
-    async with container.get_database().sessions() as session:
-        return {u.login: u for u in await session.scalars(select(UserRow))}
-
-
 def _no_secrets(*texts: str) -> None:
     for text in texts:
         for secret in SECRETS:
@@ -81,12 +66,12 @@ async def test_full_sync_and_login_over_tls(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     source = _tls_source(make_source, tls_slapd, mode, ca_file=tls_slapd.ca_file)
-    container = await _container(tmp_path, source)
+    container = await base_container(tmp_path, source)
     try:
         [summary] = await container.get_directory_sync().sync()
         assert summary.url == source.urls[0]
         assert (summary.people.added, summary.groups) == (len(PEOPLE) + len(BULK), 8)
-        users = await _users(container)
+        users = await users_by_login(container)
         assert users["olga"].is_admin and users["blocked"].disabled
         auth = container.get_auth()
         assert (await auth.login("ivanov", "ivanov-pass", client="a", kind="api")).user.login == "ivanov"
@@ -99,7 +84,7 @@ async def test_full_sync_and_login_over_tls(
 
 async def test_this_server_refuses_binds_without_tls(tmp_path: Path, tls_slapd: Slapd, make_source: Make) -> None:
     """What makes the StartTLS test above meaningful."""
-    container = await _container(tmp_path, make_source(tls_slapd.url))
+    container = await base_container(tmp_path, make_source(tls_slapd.url))
     try:
         with pytest.raises(DirectoryUnavailable, match=f"{tls_slapd.url}: confidentialityRequired"):
             await container.get_directory_sync().sync()
@@ -117,7 +102,7 @@ async def test_wrong_ca_is_a_clear_error_and_changes_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    good = await _container(tmp_path, _tls_source(make_source, tls_slapd, mode, ca_file=tls_slapd.ca_file))
+    good = await base_container(tmp_path, _tls_source(make_source, tls_slapd, mode, ca_file=tls_slapd.ca_file))
     try:
         await good.get_directory_sync().sync()
         before = await good.get_directory_store().counts("corp")
@@ -125,7 +110,7 @@ async def test_wrong_ca_is_a_clear_error_and_changes_nothing(
         await good.get_database().close()
 
     wrong = _tls_source(make_source, tls_slapd, mode, ca_file=other_ca.cert_file)
-    container = await _container(tmp_path, wrong)  # the same database
+    container = await base_container(tmp_path, wrong)  # the same database
     try:
         expected = (
             f"corp: no server answered \\({wrong.urls[0]}: TLS certificate verification failed: "
@@ -136,7 +121,7 @@ async def test_wrong_ca_is_a_clear_error_and_changes_nothing(
         with pytest.raises(DirectoryUnavailable, match="TLS certificate verification failed") as logged_in:
             await container.get_auth().login("ivanov", "ivanov-pass", client="a", kind="api")
         assert await container.get_directory_store().counts("corp") == before
-        assert [u.login for u in (await _users(container)).values() if u.disabled] == ["blocked"]
+        assert [u.login for u in (await users_by_login(container)).values() if u.disabled] == ["blocked"]
         _no_secrets(caplog.text, str(synced.value), str(logged_in.value))
     finally:
         await container.get_database().close()
@@ -147,7 +132,7 @@ async def test_tls_verify_false_accepts_a_certificate_of_any_ca(
     mode: str, tmp_path: Path, tls_slapd: Slapd, other_ca: CertificateAuthority, make_source: Make
 ) -> None:
     source = _tls_source(make_source, tls_slapd, mode, ca_file=other_ca.cert_file, tls_verify=False)
-    container = await _container(tmp_path, source)
+    container = await base_container(tmp_path, source)
     try:
         [summary] = await container.get_directory_sync().sync()
         assert summary.people.added == len(PEOPLE) + len(BULK)
@@ -162,18 +147,18 @@ async def test_certificate_for_another_host_name_is_refused(
     if "127.0.0.1" not in {a[4][0] for a in socket.getaddrinfo("localhost", None)}:
         pytest.skip("localhost does not resolve to 127.0.0.1")
     url = tls_slapd.ldaps_url.replace("127.0.0.1", "localhost")  # the certificate names 127.0.0.1 only
-    container = await _container(tmp_path, make_source(url, ca_file=tls_slapd.ca_file))
+    container = await base_container(tmp_path, make_source(url, ca_file=tls_slapd.ca_file))
     try:
         with pytest.raises(DirectoryUnavailable, match=f"{url}: TLS certificate verification failed: .*host name"):
             await container.get_directory_sync().sync()
-        assert await _users(container) == {}
+        assert await users_by_login(container) == {}
     finally:
         await container.get_database().close()
 
 
 async def test_missing_ca_file_is_named(tmp_path: Path, tls_slapd: Slapd, make_source: Make) -> None:
     missing = tmp_path / "no-such-ca.pem"
-    container = await _container(tmp_path, make_source(tls_slapd.ldaps_url, ca_file=missing))
+    container = await base_container(tmp_path, make_source(tls_slapd.ldaps_url, ca_file=missing))
     try:
         with pytest.raises(DirectoryUnavailable, match=f"ca_file {missing} does not exist"):
             await container.get_directory_sync().sync()
@@ -182,7 +167,7 @@ async def test_missing_ca_file_is_named(tmp_path: Path, tls_slapd: Slapd, make_s
 
 
 async def test_start_tls_against_a_server_without_tls(tmp_path: Path, slapd: Slapd, make_source: Make) -> None:
-    container = await _container(tmp_path, make_source(slapd.url, start_tls=True))
+    container = await base_container(tmp_path, make_source(slapd.url, start_tls=True))
     try:
         with pytest.raises(DirectoryUnavailable, match=f"{slapd.url}: TLS failed: the server refused StartTLS"):
             await container.get_directory_sync().sync()
@@ -194,7 +179,7 @@ async def test_start_tls_against_a_server_without_tls(tmp_path: Path, slapd: Sla
 async def test_changes_arrive_over_tls(mode: str, tmp_path: Path, tls_slapd: Slapd, make_source: Make) -> None:
     """The watcher's connections (ldap3's asynchronous strategy) use TLS as well."""
     source = _tls_source(make_source, tls_slapd, mode, ca_file=tls_slapd.ca_file)
-    container = await _container(tmp_path, source, watch=True)
+    container = await base_container(tmp_path, source, watch=True)
     sync = container.get_directory_sync()
     sync.start()
     newcomer = Person(f"tls-{mode}", "Тимур", "Шифров", "t-pass", f"{mode}@veche.test")
@@ -202,7 +187,7 @@ async def test_changes_arrive_over_tls(mode: str, tmp_path: Path, tls_slapd: Sla
         await asyncio.wait_for(sync.watchers["corp"].connected.wait(), 30)
         tls_slapd.add_person(newcomer)
         deadline = asyncio.get_running_loop().time() + 10
-        while newcomer.uid not in await _users(container):
+        while newcomer.uid not in await users_by_login(container):
             assert asyncio.get_running_loop().time() < deadline, "the change did not arrive within 10 s"
             await asyncio.sleep(0.05)
     finally:

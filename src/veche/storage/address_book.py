@@ -208,8 +208,7 @@ class AddressBookStore:
         cte = matched.cte("substring_match")
         m = aliased(entry, cte.prefix_with("MATERIALIZED") if materialize else cte)
         query = (
-            select(UserRow.id, UserRow.login, UserRow.display_name, UserRow.email, m.phone, m.department, m.title)
-            .add_columns(m.source, literal(SUBSTRING_RANK).label("rank"), m.name_key.label("sort_key"))
+            select(*_entry_columns(m), literal(SUBSTRING_RANK).label("rank"), m.name_key.label("sort_key"))
             .select_from(m)
             .join(UserRow, UserRow.id == m.user_id)
             .where(UserRow.disabled.is_(False))
@@ -241,18 +240,7 @@ class AddressBookStore:
         else:
             among = DirectoryEntryRow.user_id.in_(visible)
         return (
-            select(
-                UserRow.id,
-                UserRow.login,
-                UserRow.display_name,
-                UserRow.email,
-                DirectoryEntryRow.phone,
-                DirectoryEntryRow.department,
-                DirectoryEntryRow.title,
-                DirectoryEntryRow.source,
-                rank.label("rank"),
-                sort_key.label("sort_key"),
-            )
+            select(*_entry_columns(DirectoryEntryRow), rank.label("rank"), sort_key.label("sort_key"))
             .join(UserRow, UserRow.id == DirectoryEntryRow.user_id)
             .where(among, match, UserRow.disabled.is_(False))
             .order_by(rank, sort_key)
@@ -274,17 +262,8 @@ class AddressBookStore:
             return rows[0] if rows else None
 
     def _base(self, visibility: Visibility) -> _EntryQuery:
-        query = (
-            select(
-                UserRow.id,
-                UserRow.login,
-                UserRow.display_name,
-                UserRow.email,
-                DirectoryEntryRow.phone,
-                DirectoryEntryRow.department,
-                DirectoryEntryRow.title,
-                DirectoryEntryRow.source,
-            )
+        query: _EntryQuery = (
+            select(*_entry_columns(DirectoryEntryRow))
             .join(UserRow, UserRow.id == DirectoryEntryRow.user_id)
             .where(UserRow.disabled.is_(False))
         )
@@ -294,6 +273,20 @@ class AddressBookStore:
     @staticmethod
     async def _rows(session: AsyncSession, query: _EntryQuery) -> list[AddressBookEntry]:
         return [AddressBookEntry(*row) for row in await session.execute(query)]
+
+
+def _entry_columns(entry: Any) -> tuple[Any, ...]:
+    """The columns of an :class:`AddressBookEntry`, ``entry`` being the entries table or an alias of it."""
+    return (
+        UserRow.id,
+        UserRow.login,
+        UserRow.display_name,
+        UserRow.email,
+        entry.phone,
+        entry.department,
+        entry.title,
+        entry.source,
+    )
 
 
 def _name_word(n: int) -> ColumnElement[str]:
