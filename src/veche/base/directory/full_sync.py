@@ -154,7 +154,7 @@ class FullSync:
                 name, state.generation, rules, self._clock()
             )
             await self._store.save_cookie(name, cookie)
-            await self._store.tidy_search_index()
+            await self._store.tidy_after_full_sync()
         except DirectoryError as e:
             await self._store.record_error(name, e.message)
             raise
