@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from veche.bus.inproc import InProcessBus
-from veche.bus.messages import CommandResult, RegisterServer, Registration
+from veche.bus.messages import CommandResult, RegisterServer, Registration, ServerHeartbeat
 from veche.domain.errors import InvalidInput, NotFound, Unavailable
 from veche.manager.registry import ServerRegistry
 from veche.manager.server_admin import ServerAdmin
@@ -81,3 +82,28 @@ async def test_commands_to_a_dead_server_fail_clearly(admin: tuple[ServerAdmin, 
         await server_admin.update("app-1", name="")
     await server_admin.remove("app-1")
     assert await server_admin.servers() == []
+
+
+def beat(server_id: str, state: str) -> ServerHeartbeat:
+    return ServerHeartbeat(
+        server_id=server_id,
+        roles=["app"],
+        software_version="0",
+        host="h1",
+        pid=1,
+        sent_at=time.time(),
+        state=state,
+        signaling_url="ws://h1/ws/v1",
+    )
+
+
+async def test_an_approved_server_is_up_once_it_says_so(admin: tuple[ServerAdmin, InProcessBus]) -> None:
+    """Placement goes by the state each server announces: until an approved server has learnt it (its
+    registration answer on its way), the console says pending, as placement treats it."""
+    server_admin, bus = admin
+    await bus.request(register("app-1"))
+    await server_admin.update("app-1", approved=True)
+    await bus.publish(beat("app-1", "pending"))
+    assert [i.status for i in await server_admin.servers()] == ["pending"]
+    await bus.publish(beat("app-1", "up"))
+    assert [i.status for i in await server_admin.servers()] == ["up"]

@@ -24,6 +24,7 @@ from veche.domain.placement import (
     PlacementCosts,
     PlacementRequest,
     estimate_load,
+    load_after,
     place_conference,
 )
 from veche.domain.server_snapshot import ServerSnapshot, ServerStatus
@@ -82,6 +83,8 @@ class SignalingPlacement:
             return SignalingTarget(current.server_id, current.signaling_url)
         excluded = {current.server_id} if current is not None else set()
         expected = min(conference.max_participants, DEFAULT_EXPECTED)
+        costs = PlacementCosts()
+        load = estimate_load(expected, costs)
         snapshots = self._with_recent_placements(
             [s for s in self._registry.app_snapshots() if s.server_id not in excluded]
         )
@@ -105,6 +108,16 @@ class SignalingPlacement:
             now=self._clock(),
         )
         self._recent.append((self._clock_s(), placed.server_id, expected))
+        logger.info(
+            "conference %s placed on %s (load after placing it, of %d live app servers: %s)",
+            conference.id,
+            placed.server_id,
+            len(snapshots),
+            ", ".join(
+                f"{s.server_id[:8]} {s.status_at(self._clock_s()).value} {load_after(s, load, costs):.2f}"
+                for s in snapshots
+            ),
+        )
         if current is not None:
             logger.warning("conference %s moved from %s to %s", conference.id, current.server_id, placed.server_id)
         return SignalingTarget(placed.server_id, placed.signaling_url)
@@ -117,11 +130,15 @@ class SignalingPlacement:
         for snapshot in snapshots:
             pending = [expected for at, server, expected in self._recent if server == snapshot.server_id]
             if pending:
-                extra = sum(estimate_load(n, costs).cores for n in pending)
+                # Every resource placement weighs: with bandwidth the fullest, counting only CPU would leave two
+                # idle servers tied, and the tie always goes to the same one.
+                loads = [estimate_load(n, costs) for n in pending]
                 snapshot = replace(
                     snapshot,
                     participants=snapshot.participants + sum(pending),
-                    cpu_use=snapshot.cpu_use + extra / max(snapshot.cores, 1),
+                    cpu_use=snapshot.cpu_use + sum(load.cores for load in loads) / max(snapshot.cores, 1),
+                    bandwidth_in_bps=snapshot.bandwidth_in_bps + sum(load.bps_in for load in loads),
+                    bandwidth_out_bps=snapshot.bandwidth_out_bps + sum(load.bps_out for load in loads),
                 )
             adjusted.append(snapshot)
         return adjusted

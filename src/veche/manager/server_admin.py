@@ -103,7 +103,9 @@ class ServerAdmin:
         result = []
         for entry in await self._catalog.all():
             view = live.get(entry.id)
-            if not entry.approved:
+            # Approved here but not yet there (its registration answer is still on its way): it takes nothing
+            # yet, since placement goes by the state each server announces.
+            if not entry.approved or (view is not None and view.status is ServerStatus.PENDING):
                 status = ServerStatus.PENDING.value
             elif view is None or view.status is ServerStatus.DOWN:
                 status = ServerStatus.DOWN.value

@@ -22,12 +22,12 @@ class FigureSampler:
         self._children: list[psutil.Process] = []
         self._children_at = -CHILDREN_REFRESH_S
         self._cpu_seconds = self._tree_cpu_seconds()
-        self._last_net = psutil.net_io_counters()
+        self._last_net = _link_bytes()
         self._last_at = time.monotonic()
 
     def sample(self) -> ServerFigures:
         now = time.monotonic()
-        net = psutil.net_io_counters()
+        net = _link_bytes()
         elapsed = max(now - self._last_at, 1e-3)
         cores = psutil.cpu_count() or 1
         cpu_seconds = self._tree_cpu_seconds()
@@ -36,8 +36,8 @@ class FigureSampler:
             cores=cores,
             memory_rss_bytes=self._process.memory_info().rss,
             memory_use=psutil.virtual_memory().percent / 100.0,
-            net_in_bps=max(net.bytes_recv - self._last_net.bytes_recv, 0) * 8 / elapsed,
-            net_out_bps=max(net.bytes_sent - self._last_net.bytes_sent, 0) * 8 / elapsed,
+            net_in_bps=max(net[0] - self._last_net[0], 0) * 8 / elapsed,
+            net_out_bps=max(net[1] - self._last_net[1], 0) * 8 / elapsed,
         )
         self._last_net, self._last_at, self._cpu_seconds = net, now, cpu_seconds
         return figures
@@ -55,3 +55,15 @@ class FigureSampler:
             except psutil.Error:
                 continue
         return total
+
+
+def _link_bytes() -> tuple[int, int]:
+    """Bytes received and sent on the machine's network links: loopback traffic (the database, the bus, Janus's
+    API on one machine) is not media and takes no link bandwidth, so it does not count."""
+    received = sent = 0
+    for name, counters in psutil.net_io_counters(pernic=True).items():
+        if name == "lo" or name.startswith("lo:"):
+            continue
+        received += counters.bytes_recv
+        sent += counters.bytes_sent
+    return received, sent
