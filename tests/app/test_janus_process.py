@@ -101,6 +101,19 @@ async def test_janus_that_never_answers_times_out_and_is_killed(tmp_path: Path) 
 
 
 @pytest.mark.janus
+async def test_a_relative_data_dir_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`veche up` in a checkout keeps its data in ./.veche: Janus, started in its own directory, must find it."""
+    monkeypatch.chdir(tmp_path)
+    process = JanusProcess(JanusConfig(), Path(".veche"))
+    await process.start()
+    try:
+        info = await fetch_server_info(process.ws_url, api_secret=process.api_secret, timeout=2)
+        assert info["version_string"] == "1.1.2"
+    finally:
+        await process.stop()
+
+
+@pytest.mark.janus
 async def test_only_websocket_on_loopback_and_secret_required(tmp_path: Path) -> None:
     process = JanusProcess(JanusConfig(), tmp_path)
     await process.start()

@@ -86,6 +86,12 @@ class VecheSettings(BaseSettings):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     directory: DirectoryConfig = Field(default_factory=DirectoryConfig)
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Made absolute where Veche starts: Janus runs in a directory of its own and reads its files by this path.
+        return value.expanduser().resolve()
+
     @classmethod
     def settings_customise_sources(
         cls,

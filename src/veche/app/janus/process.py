@@ -71,7 +71,7 @@ class JanusProcess:
         on_restart: RestartCallback | None = None,
     ) -> None:
         self.config = config
-        self.base_dir = Path(data_dir) / "janus"
+        self.base_dir = Path(data_dir).absolute() / "janus"  # Janus runs in it and reads its files by this path
         self.conf_dir = self.base_dir / "conf"
         self.log_path = self.base_dir / "janus.log"
         self._on_exit = on_exit
