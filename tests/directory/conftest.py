@@ -18,10 +18,10 @@ from tests.directory.slapd import (
     BASE_DN,
     Person,
     Slapd,
-    SlapdUnavailable,
     group_ldif,
     ldif_entries,
     person_ldif,
+    running_slapd,
 )
 from tests.storage.conftest import database  # noqa: F401 - SQLite and PostgreSQL per test
 from veche.config.directory import DirectorySource
@@ -72,30 +72,17 @@ def seed() -> list[str]:
     ]
 
 
-def _start() -> Slapd:
-    try:
-        return Slapd.create(seed()).start()
-    except SlapdUnavailable as e:
-        pytest.skip(str(e))
-
-
 @pytest.fixture(scope="session")
 def slapd() -> Iterator[Slapd]:
-    server = _start()
-    try:
+    with running_slapd(seed()) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def slapd_replica() -> Iterator[Slapd]:
     """A second server with the same data (same entryUUIDs): the failover target."""
-    server = _start()
-    try:
+    with running_slapd(seed()) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -20,12 +20,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import ldap3
 
-from tests.directory.certificates import CertificateAuthority, ServerCertificate
+from tests.directory.certificates import CertificateAuthority, OpensslUnavailable, ServerCertificate
 
 __all__ = [
     "ADMIN_DN",
@@ -309,6 +310,22 @@ class Slapd:
             conn.delete(dn)
         finally:
             conn.unbind()
+
+
+@contextmanager
+def running_slapd(ldif_chunks: Iterable[str], *, tls: bool = False) -> Iterator[Slapd]:
+    """For a fixture: a seeded, started slapd, stopped afterwards. Without slapd (or, for TLS, openssl) on this
+    machine the tests that use it are skipped, saying why."""
+    import pytest  # here, not at the top: bench/directory.py uses this module without pytest
+
+    try:
+        server = Slapd.create(ldif_chunks, tls=tls).start()
+    except (SlapdUnavailable, OpensslUnavailable) as e:
+        pytest.skip(str(e))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def chunks(items: Iterable[str], size: int = 1000) -> Iterator[str]:

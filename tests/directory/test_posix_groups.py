@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.directory.conftest import PEOPLE
-from tests.directory.slapd import Person, Slapd, SlapdUnavailable, ldif_entries, person_ldif, posix_group_ldif
+from tests.directory.slapd import (
+    Person,
+    Slapd,
+    ldif_entries,
+    person_ldif,
+    posix_group_ldif,
+    running_slapd,
+)
 from veche.config.directory import DirectorySource
 from veche.config.settings import load_settings
 from veche.container import Container
@@ -35,14 +42,8 @@ def posix_slapd() -> Iterator[Slapd]:
     people = [p for p in PEOPLE if p.uid in {"ivanov", "petrova", "smith", "olga", "alena"}]
     seed = [ldif_entries(), *(person_ldif(p) for p in people)]
     seed += [posix_group_ldif(cn, 1000 + i, logins) for i, (cn, logins) in enumerate(GROUPS.items())]
-    try:
-        server = Slapd.create(seed).start()
-    except SlapdUnavailable as e:
-        pytest.skip(str(e))
-    try:
+    with running_slapd(seed) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _posix_source(make_source: Make, server: Slapd) -> DirectorySource:

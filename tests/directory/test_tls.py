@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from tests.directory.base_role import base_container, users_by_login
-from tests.directory.certificates import CertificateAuthority, OpensslUnavailable
+from tests.directory.certificates import CertificateAuthority
 from tests.directory.conftest import BULK, PEOPLE, seed
-from tests.directory.slapd import ADMIN_PASSWORD, Person, Slapd, SlapdUnavailable
+from tests.directory.slapd import ADMIN_PASSWORD, Person, Slapd, running_slapd
 from veche.base.directory.server import DirectoryUnavailable
 from veche.config.directory import DirectorySource
 from veche.domain.errors import AuthenticationFailed
@@ -29,14 +29,8 @@ SECRETS = (ADMIN_PASSWORD, "ivanov-pass")
 
 @pytest.fixture(scope="module")
 def tls_slapd() -> Iterator[Slapd]:
-    try:
-        server = Slapd.create(seed(), tls=True).start()
-    except (SlapdUnavailable, OpensslUnavailable) as e:
-        pytest.skip(str(e))
-    try:
+    with running_slapd(seed(), tls=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,10 @@ from tests.directory.slapd import (
     BASE_DN,
     Person,
     Slapd,
-    SlapdUnavailable,
     group_ldif,
     ldif_entries,
     person_ldif,
+    running_slapd,
 )
 from tests.support.server import VecheServer
 
@@ -58,27 +58,18 @@ default_access = "everyone"
 @pytest.fixture(scope="module")
 def veche_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VecheServer]:
     """Overrides the session's server for this module: ``veche up`` with a directory source on a fresh slapd."""
-    try:
-        slapd = Slapd.create(
-            [ldif_entries(), *(person_ldif(p) for p in PEOPLE), group_ldif("sales", [SMITH.dn])]
-        ).start()
-    except SlapdUnavailable as e:
-        pytest.skip(str(e))
-    root = tmp_path_factory.mktemp("veche-address-book")
-    password_file = root / "bind-password"
-    password_file.write_text(ADMIN_PASSWORD + "\n")
-    config = root / "veche.toml"
-    config.write_text(_config(slapd, str(password_file)))
-    try:
+    seed = [ldif_entries(), *(person_ldif(p) for p in PEOPLE), group_ldif("sales", [SMITH.dn])]
+    with running_slapd(seed) as slapd:
+        root = tmp_path_factory.mktemp("veche-address-book")
+        password_file = root / "bind-password"
+        password_file.write_text(ADMIN_PASSWORD + "\n")
+        config = root / "veche.toml"
+        config.write_text(_config(slapd, str(password_file)))
         server = VecheServer.start(root=root, extra_args=("--config", str(config)))
-    except BaseException:
-        slapd.stop()
-        raise
-    try:
-        yield server
-    finally:
-        server.stop()
-        slapd.stop()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 def _search(server: VecheServer, token: str, q: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.directory.conftest import BULK, PEOPLE, seed
-from tests.directory.slapd import ADMIN_DN, ADMIN_PASSWORD, BASE_DN, Slapd, SlapdUnavailable
+from tests.directory.slapd import ADMIN_DN, ADMIN_PASSWORD, BASE_DN, Slapd, running_slapd
 from tests.support.server import VecheServer
 
 from .browser import BrowserSession, UserAccount, Veche, eventually
@@ -43,14 +43,8 @@ timeout_s = 2
 
 @pytest.fixture(scope="module")
 def slapd_server() -> Iterator[Slapd]:
-    try:
-        server = Slapd.create(seed()).start()
-    except SlapdUnavailable as e:
-        pytest.skip(str(e))
-    try:
+    with running_slapd(seed()) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
