@@ -6,6 +6,8 @@ VENV="$VECHE_ROOT/.venv"
 FRONTEND="$VECHE_ROOT/frontend"
 FRONTEND_OUT="$VECHE_ROOT/src/veche/web/static/build"
 _APT_UPDATED=""
+# shellcheck source=janus.sh
+source "$VECHE_ROOT/scripts/lib/janus.sh"
 
 say() {
   if [ -t 2 ]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi

@@ -9,12 +9,31 @@ rather than as a Janus that never answers.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import shutil
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["JanusConfig"]
+__all__ = ["DEFAULT_ENGINE_ROOT", "JanusConfig", "built_engine_binary"]
+
+# Where scripts/up builds Janus from Debian's source package (scripts/lib/janus.sh): <root>/janus is the
+# current build. VECHE_ENGINE_ROOT moves it, for the scripts and Veche alike.
+DEFAULT_ENGINE_ROOT = Path("/opt/veche/engine")
+_PACKAGED_CONFIG_DIR = Path("/etc/janus")
+
+
+def built_engine_binary() -> Path | None:
+    """The Janus that scripts/up built, if there is one."""
+    root = Path(os.environ.get("VECHE_ENGINE_ROOT") or DEFAULT_ENGINE_ROOT)
+    binary = root / "janus" / "bin" / "janus"
+    return binary if os.access(binary, os.X_OK) else None
+
+
+def _default_binary() -> str:
+    built = built_engine_binary()
+    return str(built) if built is not None else "janus"
 
 _PORT_RANGE = re.compile(r"^(\d{1,5})-(\d{1,5})$")
 # Interface names / address prefixes end up inside a quoted libconfig string: keep them boring.
@@ -26,7 +45,12 @@ class JanusConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    binary: str = Field("janus", min_length=1, description="Janus executable (name on PATH or a path).")
+    binary: str = Field(
+        default_factory=_default_binary,
+        min_length=1,
+        description="Janus executable (name on PATH or a path). Default: the engine scripts/up built "
+        "(/opt/veche/engine/janus/bin/janus, or under $VECHE_ENGINE_ROOT), else `janus` on PATH.",
+    )
     ws_url: str | None = Field(
         None, description="ws:// URL of an external Janus; when set Veche does not run Janus itself."
     )
@@ -35,9 +59,10 @@ class JanusConfig(BaseModel):
         description="File holding the Janus API secret. When unset (and Veche runs Janus) a secret is "
         "generated once and kept in <data_dir>/janus/api_secret (mode 0600).",
     )
-    source_config_dir: Path = Field(
-        Path("/etc/janus"),
-        description="Where the packaged Janus configuration lives (folders are read from it).",
+    source_config_dir: Path | None = Field(
+        None,
+        description="Where the installed Janus configuration lives (its module folders are read from it). "
+        "Default: <prefix>/etc/janus next to the binary's bin/, else /etc/janus.",
     )
     ice_interfaces: list[str] = Field(
         default_factory=list,
@@ -125,6 +150,18 @@ class JanusConfig(BaseModel):
         if self.ws_url is None and not self.binary.strip():
             raise ValueError("janus.binary must name the Janus executable when janus.ws_url is not set")
         return self
+
+    @property
+    def installed_config_dir(self) -> Path:
+        """``source_config_dir``, or the one installed with the binary (``<prefix>/etc/janus``)."""
+        if self.source_config_dir is not None:
+            return self.source_config_dir
+        found = shutil.which(self.binary)
+        if found is not None:
+            beside = Path(found).resolve().parent.parent / "etc" / "janus"
+            if (beside / "janus.jcfg").is_file():
+                return beside
+        return _PACKAGED_CONFIG_DIR
 
     @property
     def runs_child(self) -> bool:

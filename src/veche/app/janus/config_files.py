@@ -89,7 +89,7 @@ def _modules_except(folder: str, keep: str | None, default: list[str]) -> list[s
 
 def render_janus_config(config: JanusConfig, *, conf_dir: Path, ws_port: int, api_secret: str) -> dict[str, str]:
     """The generated configuration files, by file name."""
-    folders = _module_folders(config.source_config_dir)
+    folders = _module_folders(config.installed_config_dir)
     plugins_off = _modules_except(folders["plugins"], _KEEP_PLUGIN, _DEFAULT_DISABLED_PLUGINS)
     transports_off = _modules_except(folders["transports"], _KEEP_TRANSPORT, _DEFAULT_DISABLED_TRANSPORTS)
     loggers_off = _modules_except(folders["loggers"], None, _DEFAULT_DISABLED_LOGGERS)

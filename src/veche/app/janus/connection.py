@@ -19,6 +19,7 @@ from typing import Any
 
 from veche.app.janus.client import JanusClient, JanusConnectionLost, JanusError, JanusHandle, JanusSession, JanusTimeout
 from veche.app.janus.process import JanusProcess
+from veche.app.janus.version import check_engine_version
 from veche.app.media_engine import MediaEngineError, MediaEngineUnavailable
 from veche.config.janus import JanusConfig
 
@@ -163,6 +164,7 @@ class JanusConnection:
         try:
             await client.connect(timeout=self.config.request_timeout_s)
             info = await client.info()
+            version = check_engine_version(info, where=self._where(url))
             if VIDEOROOM not in (info.get("plugins") or {}):
                 raise MediaEngineError("Janus does not have the VideoRoom plugin")
             session = await client.create_session(
@@ -176,8 +178,11 @@ class JanusConnection:
         except BaseException:
             await client.close()
             raise
-        self.version = str(info.get("version_string") or self.version)
+        self.version = version
         self._client, self._session, self._control = client, session, control
+
+    def _where(self, url: str) -> str:
+        return self.config.binary if self.process is not None else url
 
     def _drop_connection(self) -> None:
         client = self._client
