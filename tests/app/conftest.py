@@ -44,8 +44,8 @@ def private_media_network_problem() -> str | None:
             "no non-loopback IPv4 address (Janus 1.1.2 never uses loopback for ICE); "
             "run `scripts/netns-run .venv/bin/pytest tests/app`"
         )
-    if shutil.which("janus") is None:
-        return "the janus binary is not installed"
+    if shutil.which(JanusConfig().binary) is None:
+        return "no Janus is installed (scripts/test builds one into /opt/veche/engine)"
     return None
 
 

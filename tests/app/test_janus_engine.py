@@ -18,6 +18,7 @@ from av import VideoFrame
 
 from veche.app.janus.engine import JanusMediaEngine
 from veche.app.janus.process import JanusProcess
+from veche.app.janus.version import MIN_JANUS_VERSION, parse_version
 from veche.app.media_engine import MediaEngineError, MediaEngineUnavailable
 from veche.config.janus import JanusConfig
 
@@ -284,7 +285,7 @@ async def test_engine_on_external_janus(tmp_path: Path) -> None:
     try:
         await engine.start()
         info = await engine.info()
-        assert info.up and info.pid is None and info.version == "1.1.2"
+        assert info.up and info.pid is None and (parse_version(info.version) or (0, 0, 0)) >= MIN_JANUS_VERSION
         assert not (tmp_path / "engine" / "janus").exists()
         await engine.ensure_room(ROOM, max_publishers=2, bitrate_bps=256_000)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import stat
 import time
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from veche.app.janus.client import JanusClient, JanusError, fetch_server_info
 from veche.app.janus.config_files import render_janus_config
 from veche.app.janus.process import JanusProcess, JanusStartError
+from veche.app.janus.version import MIN_JANUS_VERSION, parse_version
 from veche.config.janus import JanusConfig
 
 pytestmark = pytest.mark.usefixtures("no_leaked_janus")
@@ -59,10 +61,13 @@ def test_rendered_config_keeps_janus_on_loopback_and_quiet(tmp_path: Path) -> No
     assert 'nat_1_1_mapping = "203.0.113.7"' in core and 'rtp_port_range = "30000-30100"' in core
     assert "full_trickle = false" in core and "stun_server" not in core
     assert "broadcast = false" in core
-    for module in ("libjanus_http.so", "libjanus_pfunix.so", "libjanus_mqtt.so", "libjanus_nanomsg.so"):
-        assert module in core
-    for plugin in ("libjanus_sip.so", "libjanus_streaming.so", "libjanus_audiobridge.so", "libjanus_echotest.so"):
-        assert plugin in core
+    # Every installed module but the WebSocket transport and VideoRoom is disabled by name.
+    folders = dict(re.findall(r'(plugins|transports)_folder = "([^"]+)"', core))
+    installed = {kind: sorted(p.name for p in Path(folder).glob("*.so")) for kind, folder in folders.items()}
+    assert "libjanus_http.so" in installed["transports"] and "libjanus_sip.so" in installed["plugins"]
+    for module in installed["transports"] + installed["plugins"]:
+        if module not in ("libjanus_videoroom.so", "libjanus_websockets.so"):
+            assert module in core
     assert "libjanus_videoroom.so" not in core and "libjanus_websockets.so" not in core
     assert 'ws_ip = "127.0.0.1"' in ws and "ws_port = 12345" in ws
     assert "admin_ws = false" in ws and "wss = false" in ws
@@ -108,7 +113,7 @@ async def test_a_relative_data_dir_works(tmp_path: Path, monkeypatch: pytest.Mon
     await process.start()
     try:
         info = await fetch_server_info(process.ws_url, api_secret=process.api_secret, timeout=2)
-        assert info["version_string"] == "1.1.2"
+        assert (parse_version(info["version_string"]) or (0, 0, 0)) >= MIN_JANUS_VERSION
     finally:
         await process.stop()
 
@@ -123,7 +128,7 @@ async def test_only_websocket_on_loopback_and_secret_required(tmp_path: Path) ->
         assert [(c.laddr.ip, c.laddr.port) for c in listening] == [("127.0.0.1", int(process.ws_url.rsplit(":", 1)[1]))]
 
         info = await fetch_server_info(process.ws_url, api_secret=process.api_secret, timeout=2)
-        assert info["version_string"] == "1.1.2"
+        assert (parse_version(info["version_string"]) or (0, 0, 0)) >= MIN_JANUS_VERSION
         assert list(info["transports"]) == ["janus.transport.websockets"]
         assert list(info["plugins"]) == ["janus.plugin.videoroom"]
         assert info["api_secret"] is True

@@ -11,6 +11,7 @@ from typing import Any
 from veche.app.connection import ClientConnection
 from veche.app.media_engine import MediaEngine, MediaEngineError, MediaEngineUnavailable
 from veche.app.signal_messages import PROTOCOL_VERSION, SignalError
+from veche.domain.model import VideoCodec
 from veche.domain.room import ChatEntry, Feed, FeedSource, RoomFull, RoomParticipant, RoomState
 from veche.domain.ticket import JoinTicket
 
@@ -39,7 +40,14 @@ def _participant_json(p: RoomParticipant) -> dict[str, Any]:
 
 
 def _feed_json(f: Feed) -> dict[str, Any]:
-    return {"feed": f.feed, "participant": f.participant, "source": f.source.value}
+    return {"feed": f.feed, "participant": f.participant, "source": f.source.value, "video_codec": f.video_codec}
+
+
+# The VP9 layers a camera sends: 3 spatial (1/4, 1/2, full size) x 3 temporal, with keyframes per layer
+# (Chromium's L3T3_KEY), so a viewer switched to another spatial layer only needs that layer's keyframe.
+SVC_SCALABILITY_MODE = "L3T3_KEY"
+# Why a VP8-only client is told it will not see VP9 video (docs/protocol.md: `media.fallback`).
+VP9_UNSUPPORTED = "vp9_unsupported"
 
 
 def _chat_json(c: ChatEntry) -> dict[str, Any]:
@@ -65,6 +73,7 @@ class ConferenceRoom:
         *,
         bitrate_bps: int,
         chat_sink: ChatSink,
+        video_codec: VideoCodec = VideoCodec.VP8,
     ) -> None:
         self.conference_id = conference_id
         self.name = name
@@ -72,6 +81,7 @@ class ConferenceRoom:
         self.state = RoomState(max_participants=max_participants)
         self._engine = engine
         self._bitrate = bitrate_bps
+        self.video_codec = video_codec
         self._chat_sink = chat_sink
         self._connections: dict[str, ClientConnection] = {}
         # (subscriber participant id, feed) -> engine subscription id
@@ -79,7 +89,14 @@ class ConferenceRoom:
 
     # -- membership -------------------------------------------------------------------------------------------
 
-    def join(self, ticket: JoinTicket, connection: ClientConnection, request_id: int | None = None) -> RoomParticipant:
+    def join(
+        self,
+        ticket: JoinTicket,
+        connection: ClientConnection,
+        request_id: int | None = None,
+        *,
+        video_codecs: frozenset[str] | None = None,
+    ) -> RoomParticipant:
         participant = RoomParticipant(
             id=secrets.token_hex(8),
             identity=ticket.identity,
@@ -87,6 +104,8 @@ class ConferenceRoom:
             role=ticket.role,
             guest=ticket.guest,
         )
+        if video_codecs is not None:
+            participant.video_codecs = video_codecs
         try:
             self.state.add(participant)
         except RoomFull as e:
@@ -104,6 +123,7 @@ class ConferenceRoom:
                 "participants": [_participant_json(p) for p in self.state.participants.values()],
                 "feeds": [_feed_json(f) for f in self.state.feeds.values()],
                 "chat": [_chat_json(c) for c in self.state.chat],
+                "media": self._media_json(participant),
             }
         )
         self._broadcast({"type": "participant_joined", "participant": _participant_json(participant)}, participant.id)
@@ -130,7 +150,16 @@ class ConferenceRoom:
 
     # -- media ------------------------------------------------------------------------------------------------
 
-    async def publish(self, participant_id: str, source: FeedSource, sdp: str) -> tuple[int, str]:
+    def _media_json(self, participant: RoomParticipant) -> dict[str, Any]:
+        """How this participant should send video here, and whether he will miss some (VP9 he cannot decode)."""
+        if self.video_codec is VideoCodec.VP9 and "vp9" in participant.video_codecs:
+            return {"video_codec": "vp9", "scalability_mode": SVC_SCALABILITY_MODE, "fallback": None}
+        fallback = VP9_UNSUPPORTED if self.video_codec is VideoCodec.VP9 else None
+        return {"video_codec": "vp8", "scalability_mode": None, "fallback": fallback}
+
+    async def publish(
+        self, participant_id: str, source: FeedSource, sdp: str, *, scalability_mode: str | None = None
+    ) -> tuple[int, str]:
         participant = self._participant(participant_id)
         if not participant.can_publish:
             raise SignalError("not_allowed", "In this moderated conference only speakers may publish.")
@@ -144,8 +173,11 @@ class ConferenceRoom:
                 self.conference_id,
                 max_publishers=max(2 * self.state.max_participants, 4),
                 bitrate_bps=self._bitrate,
+                video_codec=self.video_codec,
             )
-            result = await self._engine.publish(self.conference_id, feed_id, participant.display_name, sdp)
+            result = await self._engine.publish(
+                self.conference_id, feed_id, participant.display_name, sdp, scalability_mode=scalability_mode
+            )
             if source is FeedSource.CAMERA and participant.force_muted:
                 await self._engine.set_feed_muted(self.conference_id, feed_id, audio=True, video=None)
         except MediaEngineError as e:
@@ -153,7 +185,7 @@ class ConferenceRoom:
         if participant_id not in self.state.participants:  # left while we were publishing
             await self._quietly(self._engine.unpublish(self.conference_id, feed_id))
             raise SignalError("not_joined", "You left the conference.")
-        feed = Feed(feed=feed_id, participant=participant_id, source=source)
+        feed = Feed(feed=feed_id, participant=participant_id, source=source, video_codec=result.video_codec)
         self.state.add_feed(feed)
         self._broadcast({"type": "feed_added", "feed": _feed_json(feed)}, participant_id)
         return feed_id, result.answer_sdp
@@ -165,20 +197,25 @@ class ConferenceRoom:
             self.state.remove_feed(feed.feed)
             await self._drop_feed(feed)
 
-    async def subscribe(self, participant_id: str, feed_id: int) -> str:
-        self._participant(participant_id)
-        if feed_id not in self.state.feeds:
+    async def subscribe(self, participant_id: str, feed_id: int) -> tuple[str, str | None]:
+        """Janus's offer for ``feed_id``, and why its video is left out (None: it is not)."""
+        participant = self._participant(participant_id)
+        feed = self.state.feeds.get(feed_id)
+        if feed is None:
             raise SignalError("unknown_feed", f"Feed {feed_id} is not published in this conference.")
+        withheld = None
+        if feed.video_codec is not None and feed.video_codec not in participant.video_codecs:
+            withheld = f"{feed.video_codec}_unsupported"
         previous = self._subscriptions.pop((participant_id, feed_id), None)
         if previous is not None:
             await self._quietly(self._engine.unsubscribe(self.conference_id, previous))
         sub = _new_id()
         try:
-            result = await self._engine.subscribe(self.conference_id, sub, feed_id)
+            result = await self._engine.subscribe(self.conference_id, sub, feed_id, video=withheld is None)
         except MediaEngineError as e:
             raise _engine_error(e) from e
         self._subscriptions[(participant_id, feed_id)] = sub
-        return result.offer_sdp
+        return result.offer_sdp, withheld
 
     async def answer_subscription(self, participant_id: str, feed_id: int, sdp: str) -> None:
         sub = self._subscription(participant_id, feed_id)

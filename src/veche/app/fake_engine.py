@@ -14,6 +14,7 @@ import logging
 import zlib
 from dataclasses import dataclass, field
 
+from veche.app.janus.sdp import first_video_codec
 from veche.app.media_engine import (
     EngineInfo,
     MediaEngine,
@@ -23,6 +24,7 @@ from veche.app.media_engine import (
     RestartListener,
     SubscribeResult,
 )
+from veche.domain.model import VideoCodec
 
 __all__ = ["FakeMediaEngine", "FakePublisher", "FakeRoom", "FakeSubscription"]
 
@@ -33,12 +35,14 @@ logger = logging.getLogger(__name__)
 class FakeRoom:
     max_publishers: int
     bitrate_bps: int
+    video_codec: VideoCodec = VideoCodec.VP8
 
 
 @dataclass
 class FakePublisher:
     display: str
     offer_sdp: str
+    scalability_mode: str | None = None
     audio_muted: bool = False
     video_muted: bool = False
 
@@ -47,11 +51,12 @@ class FakePublisher:
 class FakeSubscription:
     feed: int
     answer_sdp: str | None = None
+    video: bool = True
     substream: int = 2
     history: list[int] = field(default_factory=list)  # every substream asked for, in order
 
 
-def _sdp(kind: str, session: str) -> str:
+def _sdp(kind: str, session: str, video_codec: str = "vp8") -> str:
     """A minimal, well-formed SDP with one audio and one video section."""
     direction = "recvonly" if kind == "answer" else "sendonly"
     lines = [
@@ -69,7 +74,7 @@ def _sdp(kind: str, session: str) -> str:
         "c=IN IP4 127.0.0.1",
         f"a={direction}",
         "a=mid:1",
-        "a=rtpmap:96 VP8/90000",
+        f"a=rtpmap:96 {video_codec.upper()}/90000",
     ]
     return "\r\n".join(lines) + "\r\n"
 
@@ -114,11 +119,13 @@ class FakeMediaEngine(MediaEngine):
         for listener in list(self._listeners):
             await listener()
 
-    async def ensure_room(self, room: int, *, max_publishers: int, bitrate_bps: int) -> None:
+    async def ensure_room(
+        self, room: int, *, max_publishers: int, bitrate_bps: int, video_codec: VideoCodec = VideoCodec.VP8
+    ) -> None:
         self._check("ensure_room")
         if max_publishers < 1 or bitrate_bps < 0:
             raise MediaEngineError("a room needs max_publishers >= 1 and bitrate_bps >= 0")
-        self.rooms.setdefault(room, FakeRoom(max_publishers, bitrate_bps))
+        self.rooms.setdefault(room, FakeRoom(max_publishers, bitrate_bps, video_codec))
 
     async def destroy_room(self, room: int) -> None:
         self._check("destroy_room")
@@ -128,7 +135,9 @@ class FakeMediaEngine(MediaEngine):
         for key in [k for k in self.subscriptions if k[0] == room]:
             del self.subscriptions[key]
 
-    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> PublishResult:
+    async def publish(
+        self, room: int, feed: int, display: str, offer_sdp: str, *, scalability_mode: str | None = None
+    ) -> PublishResult:
         self._check("publish")
         state = self._room(room)
         if (room, feed) in self.publishers:
@@ -137,8 +146,13 @@ class FakeMediaEngine(MediaEngine):
             raise MediaEngineError(f"publish feed {feed}: the room has reached its maximum number of publishers")
         if not offer_sdp.startswith("v=0"):
             raise MediaEngineError(f"publish feed {feed}: the offer is not an SDP")
-        self.publishers[(room, feed)] = FakePublisher(display, offer_sdp)
-        return PublishResult(answer_sdp=_sdp("answer", f"{room}/{feed}"))
+        # The offer's first video codec, as Janus takes it when the room allows it (VP8 otherwise).
+        offered = first_video_codec(offer_sdp)
+        allowed = {"vp8"} if state.video_codec is VideoCodec.VP8 else {"vp8", "vp9"}
+        if offered is not None and offered not in allowed:
+            raise MediaEngineError(f"publish feed {feed}: the room does not take {offered} video")
+        self.publishers[(room, feed)] = FakePublisher(display, offer_sdp, scalability_mode)
+        return PublishResult(answer_sdp=_sdp("answer", f"{room}/{feed}", offered or "vp8"), video_codec=offered)
 
     async def unpublish(self, room: int, feed: int) -> None:
         self._check("unpublish", allow_down=True)
@@ -159,14 +173,14 @@ class FakeMediaEngine(MediaEngine):
         pub = self.publishers.get((room, feed))
         return None if pub is None else (pub.audio_muted, pub.video_muted)
 
-    async def subscribe(self, room: int, subscription: int, feed: int) -> SubscribeResult:
+    async def subscribe(self, room: int, subscription: int, feed: int, *, video: bool = True) -> SubscribeResult:
         self._check("subscribe")
         self._room(room)
         if (room, feed) not in self.publishers:
             raise MediaEngineError(f"subscribe to feed {feed}: no such feed")
         if (room, subscription) in self.subscriptions:
             raise MediaEngineError(f"subscription {subscription} already exists in room {room}")
-        self.subscriptions[(room, subscription)] = FakeSubscription(feed)
+        self.subscriptions[(room, subscription)] = FakeSubscription(feed, video=video)
         return SubscribeResult(offer_sdp=_sdp("offer", f"{room}/{subscription}"))
 
     async def answer_subscription(self, room: int, subscription: int, answer_sdp: str) -> None:

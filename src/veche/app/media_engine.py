@@ -15,6 +15,8 @@ import abc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from veche.domain.model import VideoCodec
+
 __all__ = [
     "EngineInfo",
     "MediaEngine",
@@ -48,6 +50,7 @@ class EngineInfo:
 @dataclass(frozen=True)
 class PublishResult:
     answer_sdp: str
+    video_codec: str | None = None  # the negotiated video codec ("vp8", "vp9"), None without video
 
 
 @dataclass(frozen=True)
@@ -79,16 +82,27 @@ class MediaEngine(abc.ABC):
         """Register a coroutine to run after each crash-and-restart of the engine."""
 
     @abc.abstractmethod
-    async def ensure_room(self, room: int, *, max_publishers: int, bitrate_bps: int) -> None:
-        """Create the room if it does not exist in the current epoch (idempotent)."""
+    async def ensure_room(
+        self, room: int, *, max_publishers: int, bitrate_bps: int, video_codec: VideoCodec = VideoCodec.VP8
+    ) -> None:
+        """Create the room if it does not exist in the current epoch (idempotent).
+
+        A VP8 room takes VP8 only (simulcast); a VP9 room takes VP9 (SVC) and, from clients that cannot
+        send VP9, VP8.
+        """
 
     @abc.abstractmethod
     async def destroy_room(self, room: int) -> None:
         """Destroy the room and every publisher/subscription in it (idempotent)."""
 
     @abc.abstractmethod
-    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> PublishResult:
-        """Join ``room`` as publisher ``feed`` with the client's complete (non-trickle) SDP offer."""
+    async def publish(
+        self, room: int, feed: int, display: str, offer_sdp: str, *, scalability_mode: str | None = None
+    ) -> PublishResult:
+        """Join ``room`` as publisher ``feed`` with the client's complete (non-trickle) SDP offer.
+
+        ``scalability_mode`` (e.g. ``"L3T3_KEY"``) says the offer's video is one SVC encoding.
+        """
 
     @abc.abstractmethod
     async def unpublish(self, room: int, feed: int) -> None:
@@ -99,8 +113,11 @@ class MediaEngine(abc.ABC):
         """Moderation: stop (True) or resume (False) forwarding a feed's audio/video to everyone."""
 
     @abc.abstractmethod
-    async def subscribe(self, room: int, subscription: int, feed: int) -> SubscribeResult:
-        """Create subscription ``subscription`` (Veche-chosen id) to ``feed``; returns Janus's offer."""
+    async def subscribe(self, room: int, subscription: int, feed: int, *, video: bool = True) -> SubscribeResult:
+        """Create subscription ``subscription`` (Veche-chosen id) to ``feed``; returns the engine's offer.
+
+        ``video=False`` receives the feed's audio only (a client that cannot decode its video).
+        """
 
     @abc.abstractmethod
     async def answer_subscription(self, room: int, subscription: int, answer_sdp: str) -> None:
@@ -108,7 +125,8 @@ class MediaEngine(abc.ABC):
 
     @abc.abstractmethod
     async def set_substream(self, room: int, subscription: int, substream: int) -> None:
-        """Pick the simulcast layer (0 = lowest, 2 = highest) a subscription receives."""
+        """Pick the layer (0 = lowest, 2 = highest) a subscription receives: the simulcast substream of a
+        VP8 feed, the spatial layer (with every temporal layer) of a VP9 SVC feed."""
 
     @abc.abstractmethod
     async def unsubscribe(self, room: int, subscription: int) -> None:

@@ -22,6 +22,7 @@ from veche.bus.messages import (
     ParticipantLeft,
     ParticipantList,
 )
+from veche.domain.model import VideoCodec
 from veche.domain.room import ChatEntry
 from veche.domain.shared_settings import SharedSettings
 from veche.domain.ticket import JoinTicket
@@ -38,6 +39,7 @@ class AppService:
         self._server_id = server_id
         self._bitrate = bitrate_bps
         self._configured_bitrate = bitrate_bps
+        self._default_codec = VideoCodec.VP8
         self._rooms: dict[int, ConferenceRoom] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._running = False
@@ -69,9 +71,16 @@ class AppService:
                 self.engine,
                 bitrate_bps=self._bitrate,
                 chat_sink=self._store_chat,
+                video_codec=self._codec_of(ticket),
             )
             self._rooms[ticket.conference_id] = room
         return room
+
+    def _codec_of(self, ticket: JoinTicket) -> VideoCodec:
+        try:
+            return VideoCodec(ticket.video_codec)
+        except ValueError:
+            return self._default_codec  # "" (the cluster's default) or a codec this version does not know
 
     async def joined(self, room: ConferenceRoom, participant_id: str, identity: str) -> None:
         """Tell the base role (presence) that someone is in this conference now."""
@@ -151,5 +160,6 @@ class AppService:
         return len(self._rooms), self.participants
 
     def apply_settings(self, settings: SharedSettings) -> None:
-        """New rooms use the shared bitrate cap; running rooms keep theirs until they end."""
+        """New rooms use the shared bitrate cap and video codec; running rooms keep theirs until they end."""
         self._bitrate = min(self._configured_bitrate, settings.video_max_bitrate_bps)
+        self._default_codec = VideoCodec(settings.video_codec)

@@ -35,6 +35,9 @@ MAX_MESSAGE_BYTES = 256 * 1024
 MAX_SDP = 64 * 1024
 
 Source = Literal["camera", "screen"]
+VideoCodecName = Literal["vp8", "vp9", "h264", "av1"]
+# What Chromium sends for VP9 SVC; Janus relays any of these, Veche picks layers 0-2 of each dimension.
+ScalabilityMode = Literal["L1T2", "L1T3", "L2T2", "L2T3", "L3T3", "L2T2_KEY", "L2T3_KEY", "L3T3_KEY"]
 
 
 class SignalError(Exception):
@@ -56,12 +59,16 @@ class Join(_Message):
     type: Literal["join"]
     v: int
     ticket: str = Field(max_length=8192)
+    # The video codecs this client can decode (RTCRtpReceiver.getCapabilities); omitted: VP8 and VP9.
+    video_codecs: list[VideoCodecName] | None = Field(default=None, max_length=8)
 
 
 class Publish(_Message):
     type: Literal["publish"]
     source: Source
     sdp: str = Field(min_length=1, max_length=MAX_SDP)
+    # The camera is offered as one VP9 encoding with SVC layers (else: simulcast or a single stream).
+    scalability_mode: ScalabilityMode | None = None
 
 
 class Unpublish(_Message):

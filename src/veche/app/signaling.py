@@ -90,7 +90,8 @@ async def _join(
         raise SignalError(e.code, str(e), request_id) from e
     room = service.room_for(ticket)
     try:
-        participant = room.join(ticket, connection, request_id)
+        codecs = frozenset(message.video_codecs) if message.video_codecs is not None else None
+        participant = room.join(ticket, connection, request_id, video_codecs=codecs)
     except SignalError as e:
         e.request_id = request_id
         raise
@@ -100,14 +101,17 @@ async def _join(
 
 async def _dispatch(room: ConferenceRoom, me: str, message: ClientMessage) -> dict[str, object]:
     match message:
-        case Publish(source=source, sdp=sdp):
-            feed, answer = await room.publish(me, FeedSource(source), sdp)
+        case Publish(source=source, sdp=sdp, scalability_mode=mode):
+            feed, answer = await room.publish(me, FeedSource(source), sdp, scalability_mode=mode)
             return {"type": "published", "source": source, "feed": feed, "sdp": answer}
         case Unpublish(source=source):
             await room.unpublish(me, FeedSource(source))
         case Subscribe(feed=feed):
-            offer = await room.subscribe(me, feed)
-            return {"type": "subscription_offer", "feed": feed, "sdp": offer}
+            offer, withheld = await room.subscribe(me, feed)
+            reply: dict[str, object] = {"type": "subscription_offer", "feed": feed, "sdp": offer}
+            if withheld is not None:
+                reply["video_withheld"] = withheld  # audio only: this client cannot decode the feed's video
+            return reply
         case SubscriptionAnswer(feed=feed, sdp=sdp):
             await room.answer_subscription(me, feed, sdp)
         case Unsubscribe(feed=feed):

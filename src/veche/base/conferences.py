@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from veche.domain.admission import ParticipantRole, admit_guest, admit_user, may_see
 from veche.domain.clock import Clock
 from veche.domain.errors import Forbidden, InvalidInput, NotFound
-from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User
+from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
 from veche.domain.ticket import TICKET_LIFETIME_S, JoinTicket, encode_ticket
 from veche.storage.conferences import ConferenceStore
 from veche.storage.users import UserStore
@@ -28,6 +28,7 @@ class NewConference:
     invited: frozenset[int] = frozenset()
     moderators: frozenset[int] = frozenset()
     owner_id: int | None = None  # admins may create on behalf of someone
+    video_codec: VideoCodec | None = None  # None: the cluster's default
 
 
 class ConferenceService:
@@ -62,6 +63,7 @@ class ConferenceService:
             invited=set(spec.invited),
             moderators=set(spec.moderators),
             now=self._clock(),
+            video_codec=spec.video_codec,
         )
 
     async def list_visible(self, user: User) -> list[Conference]:
@@ -110,6 +112,7 @@ class ConferenceService:
             identity=identity,
             display_name=display_name,
             role=role,
+            video_codec=conference.video_codec.value if conference.video_codec is not None else "",
             expires_at=int(self._clock().timestamp()) + TICKET_LIFETIME_S,
         )
         return encode_ticket(ticket, self._key)

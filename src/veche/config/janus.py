@@ -35,6 +35,7 @@ def _default_binary() -> str:
     built = built_engine_binary()
     return str(built) if built is not None else "janus"
 
+
 _PORT_RANGE = re.compile(r"^(\d{1,5})-(\d{1,5})$")
 # Interface names / address prefixes end up inside a quoted libconfig string: keep them boring.
 _ICE_ENTRY = re.compile(r"^[A-Za-z0-9_.:@%-]+$")

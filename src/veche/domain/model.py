@@ -6,12 +6,19 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["ConferenceAccess", "ConferenceType", "Conference", "User"]
+__all__ = ["ConferenceAccess", "ConferenceType", "Conference", "User", "VideoCodec"]
 
 
 class ConferenceType(enum.StrEnum):
     ALL_SEE_ALL = "all_see_all"  # everyone publishes
     MODERATED = "moderated"  # only speakers (owner, moderators) publish
+
+
+class VideoCodec(enum.StrEnum):
+    """How a conference's cameras are sent: VP8 in three simulcast streams, or VP9 with SVC layers."""
+
+    VP8 = "vp8"  # simulcast: three independent encodings (every browser and gateway decodes VP8)
+    VP9 = "vp9"  # SVC (L3T3_KEY): one encoding with 3 spatial x 3 temporal layers
 
 
 class ConferenceAccess(enum.StrEnum):
@@ -42,3 +49,4 @@ class Conference:
     created_at: datetime
     invited: frozenset[int] = field(default_factory=frozenset)
     moderators: frozenset[int] = field(default_factory=frozenset)
+    video_codec: VideoCodec | None = None  # None: the cluster's default (shared settings)

@@ -36,6 +36,7 @@ class RoomParticipant:
     audio: bool = True
     video: bool = True
     force_muted: bool = False
+    video_codecs: frozenset[str] = frozenset({"vp8", "vp9"})  # what this client can decode
 
     @property
     def can_publish(self) -> bool:
@@ -51,6 +52,7 @@ class Feed:
     feed: int
     participant: str
     source: FeedSource
+    video_codec: str | None = None  # as negotiated with the engine ("vp8", "vp9"); None: no video
 
 
 @dataclass(frozen=True)

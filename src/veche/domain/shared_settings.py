@@ -18,6 +18,10 @@ class SharedSettings(BaseModel):
     video_max_bitrate_bps: int = Field(default=1_500_000, ge=100_000, le=8_000_000)
     turn_servers: list[dict[str, Any]] = Field(default_factory=list, description="RTCIceServer objects for clients.")
     guests_allowed: bool = Field(default=True, description="Guest policy: False refuses guests everywhere.")
+    video_codec: Literal["vp8", "vp9"] = Field(
+        default="vp8",
+        description="Default video of conferences that do not choose: vp8 (simulcast) or vp9 (SVC, L3T3_KEY).",
+    )
 
     @field_validator("turn_servers")
     @classmethod

@@ -39,6 +39,7 @@ class JoinTicket:
     display_name: str
     role: ParticipantRole
     expires_at: int  # unix seconds
+    video_codec: str = ""  # "vp8" | "vp9" | "" (the cluster's default, applied by the app server)
 
     @property
     def guest(self) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from veche.domain.errors import Conflict, InvalidInput
-from veche.domain.model import Conference, ConferenceAccess, ConferenceType
+from veche.domain.model import Conference, ConferenceAccess, ConferenceType, VideoCodec
 from veche.domain.room import ChatEntry
 from veche.storage.tables import ChatMessageRow, ConferenceMemberRow, ConferenceRow
 
@@ -34,6 +34,7 @@ def _conference(row: ConferenceRow, members: list[ConferenceMemberRow]) -> Confe
         created_at=_aware(row.created_at),
         invited=frozenset(m.user_id for m in members if m.role == "invited"),
         moderators=frozenset(m.user_id for m in members if m.role == "moderator"),
+        video_codec=VideoCodec(row.video_codec) if row.video_codec else None,
     )
 
 
@@ -54,6 +55,7 @@ class ConferenceStore:
         invited: set[int],
         moderators: set[int],
         now: datetime,
+        video_codec: VideoCodec | None = None,
     ) -> Conference:
         """Create a conference and its members in one transaction: all of it or nothing."""
         row = ConferenceRow(
@@ -65,6 +67,7 @@ class ConferenceStore:
             access=access.value,
             invite_code=invite_code,
             created_at=now,
+            video_codec=video_codec.value if video_codec is not None else None,
         )
         try:
             async with self._sessions.begin() as session:

@@ -66,6 +66,7 @@ class ConferenceRow(Base):
     access: Mapped[str] = mapped_column(String(16))
     invite_code: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    video_codec: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
 
 class ConferenceMemberRow(Base):

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from veche.config.janus import JanusConfig
+from veche.config.janus import JanusConfig, built_engine_binary
 
 __all__ = ["render_janus_config"]
 
@@ -61,7 +61,9 @@ def _module_folders(source_config_dir: Path) -> dict[str, str]:
             folders[key] = match.group(1)
     if len(folders) < len(_FOLDER_KEYS):
         multiarch = f"{os.uname().machine}-linux-gnu"
+        built = built_engine_binary()
         for base in (
+            *([str(built.resolve().parent.parent / "lib" / "janus")] if built is not None else []),
             f"/usr/lib/{multiarch}/janus",
             "/usr/lib/janus",
             "/usr/local/lib/janus",

@@ -2,7 +2,9 @@
 
 One Janus session per engine; one plugin handle per publisher feed and per subscription, plus one
 control handle for the room-level requests (create, destroy, moderate). Rooms are created on the
-fly (never saved by Janus) with VP8 video and Opus audio; their secrets stay in this process.
+fly (never saved by Janus) with Opus audio and VP8 video (simulcast) or VP9 video (SVC, with VP8 for
+clients that cannot send VP9); their secrets stay in this process. Layers are chosen per subscription:
+the simulcast substream of a VP8 feed, the spatial layer of a VP9 SVC feed.
 
 Every time Janus goes away (the child died, the WebSocket closed, the session timed out) the engine
 is *down* (:mod:`veche.app.janus.connection`): every request fails at once with
@@ -26,7 +28,7 @@ from typing import Any
 from veche.app.janus.client import JanusConnectionLost, JanusError, JanusHandle, JanusTimeout, PluginReply
 from veche.app.janus.connection import VIDEOROOM, JanusConnection
 from veche.app.janus.process import JanusProcess
-from veche.app.janus.sdp import media_mids
+from veche.app.janus.sdp import first_video_codec, media_mids, video_sections
 from veche.app.media_engine import (
     EngineInfo,
     MediaEngine,
@@ -37,6 +39,7 @@ from veche.app.media_engine import (
     SubscribeResult,
 )
 from veche.config.janus import JanusConfig
+from veche.domain.model import VideoCodec
 
 __all__ = ["JanusMediaEngine"]
 
@@ -67,6 +70,11 @@ class _Room:
     secret: str
     max_publishers: int
     bitrate_bps: int
+    video_codec: VideoCodec = VideoCodec.VP8
+
+
+# Janus's `videocodec` room option: the codecs publishers may use, in order of preference.
+_ROOM_VIDEOCODECS = {VideoCodec.VP8: "vp8", VideoCodec.VP9: "vp9,vp8"}
 
 
 @dataclass(eq=False)
@@ -78,6 +86,7 @@ class _Publisher:
     video_mids: list[str] = field(default_factory=list)
     audio_muted: bool = False
     video_muted: bool = False
+    svc: bool = False  # the video is one SVC encoding (layers picked with spatial_layer/temporal_layer)
     # Janus refuses subscriptions to a publisher until its PeerConnection is up ("webrtcup"), so
     # subscribe() waits for ``settled``: set on webrtcup, on hangup and when the feed is forgotten.
     hung_up: bool = False
@@ -138,7 +147,9 @@ class JanusMediaEngine(MediaEngine):
 
     # ----------------------------------------------------------------- rooms
 
-    async def ensure_room(self, room: int, *, max_publishers: int, bitrate_bps: int) -> None:
+    async def ensure_room(
+        self, room: int, *, max_publishers: int, bitrate_bps: int, video_codec: VideoCodec = VideoCodec.VP8
+    ) -> None:
         self._require_up()
         if max_publishers < 1 or bitrate_bps < 0:
             raise MediaEngineError("a room needs max_publishers >= 1 and bitrate_bps >= 0")
@@ -146,7 +157,7 @@ class JanusMediaEngine(MediaEngine):
             if room in self._rooms:
                 return
             control = self._link.control
-            state = _Room(self._room_secret(room), max_publishers, bitrate_bps)
+            state = _Room(self._room_secret(room), max_publishers, bitrate_bps, video_codec)
             body = {
                 "request": "create",
                 "room": room,
@@ -157,7 +168,8 @@ class JanusMediaEngine(MediaEngine):
                 "publishers": max_publishers,
                 "bitrate": bitrate_bps,
                 "audiocodec": "opus",
-                "videocodec": "vp8",
+                "videocodec": _ROOM_VIDEOCODECS[video_codec],
+                "vp9_profile": "0",  # the profile every VP9 decoder has (Chromium also offers profile 2)
                 "notify_joining": False,
             }
             try:
@@ -175,7 +187,9 @@ class JanusMediaEngine(MediaEngine):
                 }
                 await self._message(control, edit, what=f"adopt existing room {room}")
             self._rooms[room] = state
-            logger.debug("created room %s (publishers %s, bitrate %s)", room, max_publishers, bitrate_bps)
+            logger.debug(
+                "created room %s (publishers %s, bitrate %s, %s)", room, max_publishers, bitrate_bps, video_codec
+            )
 
     async def destroy_room(self, room: int) -> None:
         if not self._link.up:
@@ -203,7 +217,9 @@ class JanusMediaEngine(MediaEngine):
 
     # ----------------------------------------------------------------- publishers
 
-    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> PublishResult:
+    async def publish(
+        self, room: int, feed: int, display: str, offer_sdp: str, *, scalability_mode: str | None = None
+    ) -> PublishResult:
         self._require_up()
         key = (room, feed)
         if key in self._publishers:
@@ -218,10 +234,14 @@ class JanusMediaEngine(MediaEngine):
             "id": feed,
             "display": display,
         }
+        jsep: dict[str, Any] = {"type": "offer", "sdp": offer_sdp}
+        if scalability_mode is not None:
+            # How Janus learns that a video m-line is SVC (janus.js sends the same from getParameters()).
+            jsep["svc"] = [
+                {"mindex": mindex, "mid": mid, "svc": scalability_mode} for mindex, mid in video_sections(offer_sdp)
+            ]
         try:
-            reply = await self._message(
-                handle, body, jsep={"type": "offer", "sdp": offer_sdp}, what=f"publish feed {feed}"
-            )
+            reply = await self._message(handle, body, jsep=jsep, what=f"publish feed {feed}")
             answer = reply.jsep or {}
             if answer.get("type") != "answer" or not answer.get("sdp"):
                 raise MediaEngineError(f"publish feed {feed}: Janus sent no SDP answer")
@@ -234,8 +254,18 @@ class JanusMediaEngine(MediaEngine):
         mids = _stream_mids(reply.data, own_feed=feed) or media_mids(str(answer["sdp"]))
         pub.audio_mids = mids.get("audio", [])
         pub.video_mids = mids.get("video", [])
-        logger.debug("feed %s published in room %s (audio %s, video %s)", feed, room, pub.audio_mids, pub.video_mids)
-        return PublishResult(answer_sdp=str(answer["sdp"]))
+        codec, pub.svc = _video_stream(reply.data, own_feed=feed)
+        codec = codec or (first_video_codec(str(answer["sdp"])) if pub.video_mids else None)
+        logger.debug(
+            "feed %s published in room %s (audio %s, video %s %s%s)",
+            feed,
+            room,
+            pub.audio_mids,
+            pub.video_mids,
+            codec,
+            " SVC" if pub.svc else "",
+        )
+        return PublishResult(answer_sdp=str(answer["sdp"]), video_codec=codec)
 
     async def unpublish(self, room: int, feed: int) -> None:
         pub = self._publishers.pop((room, feed), None)
@@ -277,16 +307,22 @@ class JanusMediaEngine(MediaEngine):
 
     # ----------------------------------------------------------------- subscriptions
 
-    async def subscribe(self, room: int, subscription: int, feed: int) -> SubscribeResult:
+    async def subscribe(self, room: int, subscription: int, feed: int, *, video: bool = True) -> SubscribeResult:
         self._require_up()
         await self._wait_feed_media(room, feed)
+        streams: list[dict[str, Any]] = [{"feed": feed}]
+        if not video:
+            pub = self._publishers.get((room, feed))
+            if pub is None or not pub.audio_mids:
+                raise MediaEngineError(f"feed {feed} has no audio to receive without its video")
+            streams = [{"feed": feed, "mid": mid} for mid in pub.audio_mids]
         key = (room, subscription)
         if key in self._subscriptions:
             raise MediaEngineError(f"subscription {subscription} already exists in room {room}")
         handle = await self._attach(lambda event: self._on_handle_event(f"subscription {room}/{subscription}", event))
         sub = _Subscription(room, subscription, feed, handle)
         self._subscriptions[key] = sub
-        body = {"request": "join", "ptype": "subscriber", "room": room, "streams": [{"feed": feed}]}
+        body = {"request": "join", "ptype": "subscriber", "room": room, "streams": streams}
         try:
             reply = await self._message(handle, body, what=f"subscribe to feed {feed}")
             offer = reply.jsep or {}
@@ -320,10 +356,12 @@ class JanusMediaEngine(MediaEngine):
         sub = self._subscription(room, subscription)
         if not sub.video_mids:
             raise MediaEngineError(f"subscription {subscription} receives no video")
-        body = {
-            "request": "configure",
-            "streams": [{"mid": mid, "substream": substream} for mid in sub.video_mids],
-        }
+        pub = self._publishers.get((room, sub.feed))
+        if pub is not None and pub.svc:
+            layer: dict[str, int] = {"spatial_layer": substream, "temporal_layer": 2}
+        else:
+            layer = {"substream": substream}
+        body = {"request": "configure", "streams": [{"mid": mid, **layer} for mid in sub.video_mids]}
         await self._message(sub.handle, body, what=f"set substream of subscription {subscription}")
 
     async def unsubscribe(self, room: int, subscription: int) -> None:
@@ -458,6 +496,18 @@ class JanusMediaEngine(MediaEngine):
             logger.debug("%s: VideoRoom event %s", owner, sorted(data))
         else:
             logger.debug("%s: Janus event %s", owner, kind)
+
+
+def _video_stream(data: dict[str, Any], *, own_feed: int) -> tuple[str | None, bool]:
+    """(codec, SVC?) of the first video stream in a publisher's joined/configured event."""
+    streams = data.get("streams")
+    if not isinstance(streams, list) or data.get("id", own_feed) != own_feed:
+        return None, False
+    for stream in streams:
+        if isinstance(stream, dict) and stream.get("type") == "video" and not stream.get("disabled"):
+            codec = stream.get("codec")
+            return (str(codec).lower() if codec else None), bool(stream.get("svc"))
+    return None, False
 
 
 def _stream_mids(data: dict[str, Any], *, own_feed: int) -> dict[str, list[str]]:

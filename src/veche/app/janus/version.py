@@ -44,6 +44,6 @@ def check_engine_version(info: dict[str, Any], *, where: str) -> str:
         raise JanusTooOld(
             f"Janus {text or '(no version)'} at {where} is older than {wanted}, the oldest version Veche supports. "
             "Run ./scripts/up to build a current Janus from Debian's source package, or set janus.binary "
-            f"(or janus.ws_url) to a Janus >= {wanted}; see docs/operations.md, \"The media engine\"."
+            f'(or janus.ws_url) to a Janus >= {wanted}; see docs/operations.md, "The media engine".'
         )
     return text

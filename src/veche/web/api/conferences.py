@@ -17,7 +17,7 @@ from veche.bus.messages import (
 )
 from veche.domain.admission import may_manage
 from veche.domain.errors import Forbidden, NotFound
-from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User
+from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
 from veche.web.api.schemas import ConferenceIn, ConferenceOut, GuestJoinIn, JoinIn, JoinOut
 from veche.web.security import current_user
 
@@ -65,6 +65,7 @@ async def create_conference(body: ConferenceIn, request: Request, user: User = D
         invited=frozenset(body.invited),
         moderators=frozenset(body.moderators),
         owner_id=body.owner_id,
+        video_codec=VideoCodec(body.video_codec) if body.video_codec else None,
     )
     conference = await request.app.state.container.get_conferences().create(user, spec)
     return ConferenceOut.of(conference, base_url(request))

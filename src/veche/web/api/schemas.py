@@ -74,6 +74,10 @@ class ConferenceIn(_In):
     invited: list[int] = Field(default_factory=list, max_length=10_000)
     moderators: list[int] = Field(default_factory=list, max_length=1000)
     owner_id: int | None = None
+    video_codec: Literal["vp8", "vp9"] | None = Field(
+        default=None,
+        description="vp8: VP8 simulcast (every client); vp9: VP9 SVC (L3T3_KEY). Omitted: the cluster's default.",
+    )
 
 
 class ConferenceOut(BaseModel):
@@ -89,6 +93,7 @@ class ConferenceOut(BaseModel):
     invite_code: str
     invite_url: str
     created_at: datetime
+    video_codec: str | None = Field(description="vp8, vp9, or null for the cluster's default")
 
     @classmethod
     def of(cls, conference: Conference, base_url: str) -> ConferenceOut:
@@ -105,6 +110,7 @@ class ConferenceOut(BaseModel):
             invite_code=conference.invite_code,
             invite_url=f"{base_url}/join/{conference.invite_code}",
             created_at=conference.created_at,
+            video_codec=conference.video_codec.value if conference.video_codec is not None else None,
         )
 
 
