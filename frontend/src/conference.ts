@@ -11,7 +11,9 @@ import { Tile, tileKey } from "./layout/tile";
 import { captureCamera, captureScreen, stopStream } from "./media";
 import { MediaSession, type FeedFigures, type Outcome } from "./media_session";
 import { ParticipantList } from "./participants";
+import type { OutboundFigures } from "./publisher";
 import {
+  DEFAULT_MEDIA_PLAN,
   PROTOCOL_VERSION,
   type ChatMessage,
   type Feed,
@@ -20,8 +22,14 @@ import {
   type JoinedEvent,
   type Participant,
 } from "./protocol";
+import { decodableVideoCodecs } from "./rtc";
 import { SignalingClient, SignalingError, type TransportFactory } from "./signaling";
 import { setStatus, showEnded, showError, showNotice, type Page, type Status } from "./ui";
+
+/** Shown to a participant whose browser cannot decode the VP9 a conference runs on (`vp9_unsupported`). */
+export const VP9_FALLBACK_NOTICE =
+  "This meeting sends video as VP9, which this browser cannot play. You hear everyone and they see you, " +
+  "but you see video only from participants whose browsers send VP8. Use a current Chrome, Edge or Firefox to see everyone.";
 
 export class Conference {
   private readonly signaling: SignalingClient;
@@ -41,6 +49,7 @@ export class Conference {
   private screen: MediaStream | null = null;
   private micOn = true;
   private camOn = true;
+  private toldFallback = false;
 
   constructor(
     private readonly page: Page,
@@ -104,12 +113,26 @@ export class Conference {
     return this.media.inboundStats();
   }
 
+  cameraOutbound(): Promise<OutboundFigures[]> {
+    return this.media.cameraOutbound();
+  }
+
+  /** The SVC mode my camera is sent with, or null for VP8 simulcast (the end-to-end tests read it). */
+  cameraScalabilityMode(): string | null {
+    return this.media.cameraScalabilityMode();
+  }
+
   // --- joining -------------------------------------------------------------------------------
 
   private async join(): Promise<void> {
     let joined: JoinedEvent;
     try {
-      const reply = await this.signaling.request({ type: "join", v: PROTOCOL_VERSION, ticket: this.answer.ticket });
+      const reply = await this.signaling.request({
+        type: "join",
+        v: PROTOCOL_VERSION,
+        ticket: this.answer.ticket,
+        video_codecs: decodableVideoCodecs(),
+      });
       joined = reply as unknown as JoinedEvent;
     } catch (error) {
       if (error instanceof SignalingError) this.fail(error.message);
@@ -125,7 +148,12 @@ export class Conference {
     for (const tile of this.grid.all()) if (tile.init.self) tile.setParticipant(joined.participant);
     this.refreshControls();
 
-    this.media.begin(joined.participant);
+    const plan = joined.media ?? DEFAULT_MEDIA_PLAN;
+    if (plan.fallback === "vp9_unsupported" && !this.toldFallback) {
+      this.toldFallback = true;
+      showNotice(this.page, VP9_FALLBACK_NOTICE, 30000);
+    }
+    this.media.begin(joined.participant, plan);
     this.publishAll();
     for (const feed of joined.feeds) this.media.addFeed(feed);
     this.media.checkSettled();

@@ -8,8 +8,8 @@
 
 import type { Grid } from "./layout/grid";
 import { Tile, tileKey } from "./layout/tile";
-import type { Feed, Participant, Source } from "./protocol";
-import { Publisher } from "./publisher";
+import { DEFAULT_MEDIA_PLAN, type Feed, type MediaPlan, type Participant, type Source } from "./protocol";
+import { Publisher, type OutboundFigures } from "./publisher";
 import { ConnectionLost, SignalingError, type SignalingClient } from "./signaling";
 import { Subscription, type InboundFigures } from "./subscriber";
 
@@ -47,6 +47,7 @@ export class MediaSession {
   private ready = false;
   private unavailable = false;
   private selfId: string | null = null;
+  private plan: MediaPlan = DEFAULT_MEDIA_PLAN;
   private readonly publishers = new Map<Source, Publisher>();
   private readonly subscriptions = new Map<number, Subscription>();
   /** Remote feeds announced in this epoch (subscribed or being subscribed). */
@@ -59,10 +60,21 @@ export class MediaSession {
     private readonly host: MediaHost,
   ) {}
 
-  /** A new epoch begins for participant `selfId`: feeds may be added and sources published. */
-  begin(selfId: string): void {
+  /** A new epoch begins for participant `selfId`: feeds may be added and sources published as `plan` says. */
+  begin(selfId: string, plan: MediaPlan = this.plan): void {
     this.selfId = selfId;
+    this.plan = plan;
     this.ready = true;
+  }
+
+  /** What my camera's encoder sends (the end-to-end tests and benchmarks read it). */
+  async cameraOutbound(): Promise<OutboundFigures[]> {
+    return (await this.publishers.get("camera")?.figures()) ?? [];
+  }
+
+  /** The SVC mode my camera is sent with, or null (VP8 simulcast): the end-to-end tests read it. */
+  cameraScalabilityMode(): string | null {
+    return this.publishers.get("camera")?.scalabilityMode ?? null;
   }
 
   get isReady(): boolean {
@@ -123,7 +135,7 @@ export class MediaSession {
   /** Publishes `stream` as `source` on a new peer connection (replacing an earlier one). */
   async publish(source: Source, stream: MediaStream, epoch: number): Promise<Outcome> {
     if (epoch !== this.epoch) return "stale";
-    const publisher = new Publisher(source, this.iceServers);
+    const publisher = new Publisher(source, this.iceServers, this.plan);
     this.publishers.get(source)?.close();
     this.publishers.set(source, publisher);
     publisher.pc.addEventListener("connectionstatechange", () => {
@@ -208,6 +220,10 @@ export class MediaSession {
       return this.outcomeOf(error, `receive ${tile.init.source === "screen" ? "a screen" : "a participant"}`, epoch);
     }
     if (subscription.closed || epoch !== this.epoch) return "stale";
+    if (subscription.videoWithheld !== null) {
+      tile.setVideoWithheld(withheldText(subscription.videoWithheld));
+      return "ok";
+    }
     if (subscription.feed.source === "camera") {
       void this.sendLayer(subscription.feed.feed, tile.desiredLayer ?? this.grid.measureLayer(tile));
       // Janus may take a substream choice made while it still sets up the media, then forget it: say it again.
@@ -273,4 +289,10 @@ export class MediaSession {
     this.host.notice(`Could not ${what}: ${detail}`);
     return "failed";
   }
+}
+
+/** What a tile says when the server sends only the feed's sound to this browser. */
+export function withheldText(reason: string): string {
+  if (reason === "vp9_unsupported") return "Video not shown: this browser cannot play VP9 video. You can hear them.";
+  return "Video not shown: this browser cannot play it. You can hear them.";
 }

@@ -22,7 +22,21 @@ export interface Feed {
   feed: number;
   participant: string;
   source: Source;
+  /** The feed's video codec as negotiated ("vp8", "vp9"); null or absent: no video or unknown. */
+  video_codec?: string | null;
 }
+
+/**
+ * How this client sends video in this conference (`joined.media`): VP8 simulcast, or VP9 with SVC layers.
+ * `fallback: "vp9_unsupported"`: the conference runs on VP9, which this client said it cannot decode.
+ */
+export interface MediaPlan {
+  video_codec: "vp8" | "vp9";
+  scalability_mode: string | null;
+  fallback: string | null;
+}
+
+export const DEFAULT_MEDIA_PLAN: MediaPlan = { video_codec: "vp8", scalability_mode: null, fallback: null };
 
 export interface ChatMessage {
   from: string;
@@ -59,6 +73,7 @@ export interface JoinedEvent {
   participants: Participant[];
   feeds: Feed[];
   chat: ChatMessage[];
+  media?: MediaPlan;
 }
 
 export interface PublishedReply {
@@ -74,6 +89,8 @@ export interface SubscriptionOfferReply {
   id: number;
   feed: number;
   sdp: string;
+  /** Present when the offer carries the feed's audio only: this client cannot decode its video. */
+  video_withheld?: string;
 }
 
 export interface ErrorMessage {
@@ -99,8 +116,8 @@ export type ServerEvent =
 
 /** Requests the client sends; `id` is added by the signaling client. */
 export type ClientRequest =
-  | { type: "join"; v: number; ticket: string }
-  | { type: "publish"; source: Source; sdp: string }
+  | { type: "join"; v: number; ticket: string; video_codecs?: string[] }
+  | { type: "publish"; source: Source; sdp: string; scalability_mode?: string }
   | { type: "unpublish"; source: Source }
   | { type: "subscribe"; feed: number }
   | { type: "subscription_answer"; feed: number; sdp: string }

@@ -10,6 +10,24 @@ export const CAMERA_SIMULCAST: RTCRtpEncodingParameters[] = [
   { rid: "q", active: true, scaleResolutionDownBy: 4, maxBitrate: 150_000 },
 ];
 
+/** The video codecs this browser can decode, as the protocol names them ("vp8", "vp9", "h264", "av1"). */
+export function decodableVideoCodecs(): string[] {
+  const known = new Set(["vp8", "vp9", "h264", "av1"]);
+  const codecs = RTCRtpReceiver.getCapabilities?.("video")?.codecs ?? [];
+  const names = codecs.map((c) => c.mimeType.split("/")[1]?.toLowerCase() ?? "").filter((n) => known.has(n));
+  return [...new Set(names)];
+}
+
+/** Whether this browser can send VP9 with `mode` (e.g. "L3T3_KEY") in one encoding. */
+export function canSendVp9Svc(mode: string): boolean {
+  const codecs = RTCRtpSender.getCapabilities?.("video")?.codecs ?? [];
+  const vp9 = codecs.filter((c) => c.mimeType.toLowerCase() === "video/vp9");
+  if (vp9.length === 0) return false;
+  // Chromium lists the modes each codec supports; a browser that does not say is tried (and checked after).
+  const modes = vp9.flatMap((c) => (c as { scalabilityModes?: string[] }).scalabilityModes ?? []);
+  return modes.length === 0 || modes.includes(mode);
+}
+
 /** Resolves when ICE gathering is complete, or after `timeoutMs` with whatever was gathered. */
 export function waitIceGathering(pc: RTCPeerConnection, timeoutMs = 2000): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();

@@ -2,9 +2,12 @@
 
 import type { Conference } from "./conference";
 import type { FeedFigures } from "./media_session";
+import type { OutboundFigures } from "./publisher";
 
 export interface VecheTestHooks {
   inboundStats(): Promise<FeedFigures[]>;
+  cameraScalabilityMode(): string | null;
+  cameraOutbound(): Promise<OutboundFigures[]>;
   participantId(): string | null;
 }
 
@@ -17,6 +20,8 @@ declare global {
 export function installTestHooks(current: () => Conference | null): void {
   window.vecheClient = {
     inboundStats: async () => (await current()?.inboundStats()) ?? [],
+    cameraScalabilityMode: () => current()?.cameraScalabilityMode() ?? null,
+    cameraOutbound: async () => (await current()?.cameraOutbound()) ?? [],
     participantId: () => current()?.participantId() ?? null,
   };
 }

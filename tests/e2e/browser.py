@@ -192,15 +192,20 @@ class Veche:
         conference: dict[str, Any] = response.json()
         return conference
 
-    async def new_session(self) -> BrowserSession:
+    async def new_session(self, *, init_script: str | None = None) -> BrowserSession:
+        """A new person at a 1280x800 browser; ``init_script`` runs in every page before the client does."""
         context = await self.browser.new_context(viewport={"width": 1280, "height": 800})
+        if init_script is not None:
+            await context.add_init_script(init_script)
         page = await context.new_page()
         session = BrowserSession(context, page, self.url)
         self.sessions.append(session)
         return session
 
-    async def user_in_conference(self, account: UserAccount, conference_id: int) -> BrowserSession:
-        session = await self.new_session()
+    async def user_in_conference(
+        self, account: UserAccount, conference_id: int, *, init_script: str | None = None
+    ) -> BrowserSession:
+        session = await self.new_session(init_script=init_script)
         await session.open_conference(account, conference_id)
         return session
 

@@ -16,6 +16,7 @@ export class Tile {
   private readonly nameLabel: HTMLSpanElement;
   private readonly mutedBadge: HTMLSpanElement;
   private readonly cameraOff: HTMLDivElement;
+  private readonly withheld: HTMLDivElement;
   /** The simulcast layer this tile's size calls for (camera feeds only). */
   desiredLayer: number | null = null;
 
@@ -41,6 +42,10 @@ export class Tile {
     cameraOff.textContent = "Camera off";
     cameraOff.hidden = true;
 
+    const withheld = document.createElement("div");
+    withheld.className = "tile-withheld";
+    withheld.hidden = true;
+
     const caption = document.createElement("div");
     caption.className = "tile-caption";
     const nameLabel = document.createElement("span");
@@ -51,12 +56,13 @@ export class Tile {
     mutedBadge.hidden = true;
     caption.append(nameLabel, mutedBadge);
 
-    el.append(video, cameraOff, caption);
+    el.append(video, cameraOff, withheld, caption);
     this.element = el;
     this.video = video;
     this.nameLabel = nameLabel;
     this.mutedBadge = mutedBadge;
     this.cameraOff = cameraOff;
+    this.withheld = withheld;
     this.setName(init.name);
   }
 
@@ -84,6 +90,13 @@ export class Tile {
 
   setVideo(on: boolean): void {
     this.cameraOff.hidden = on || this.init.source === "screen";
+  }
+
+  /** Says in the tile why its video cannot be shown here (null: it can). */
+  setVideoWithheld(message: string | null): void {
+    this.withheld.textContent = message ?? "";
+    this.withheld.hidden = message === null;
+    this.element.classList.toggle("video-withheld", message !== null);
   }
 
   /** Shows a stream; when the browser refuses to autoplay sound, plays muted and reports it. */

@@ -46,6 +46,11 @@ __all__ = ["JanusMediaEngine"]
 logger = logging.getLogger(__name__)
 
 _CLEANUP_TIMEOUT_S = 2.0
+# Janus 1.4 sends a publisher at most one keyframe request (PLI) a second and drops the ones asked for
+# meanwhile; an SVC viewer switches up only at a keyframe, so it could wait forever for a bigger layer.
+# Until Janus reports the layer asked for, Veche asks for a keyframe again, just after that window.
+_KEYFRAME_RETRY_S = 1.1
+_KEYFRAME_RETRIES = 8
 
 # VideoRoom error codes (janus_videoroom.c) and the Janus core ones that mean "our session is gone".
 _NO_SUCH_ROOM = 426
@@ -105,6 +110,15 @@ class _Subscription:
     feed: int
     handle: JanusHandle
     video_mids: list[str] = field(default_factory=list)
+    svc: bool = False  # the feed is VP9 SVC: layers are spatial layers, reached only at a keyframe
+    layer_target: int = 2  # what Janus targets for a new subscription
+    layer_current: int | None = None  # as Janus last reported it (spatial_layer events)
+    layer_reached: asyncio.Event = field(default_factory=asyncio.Event)
+    keyframe_task: asyncio.Task[None] | None = None
+
+    def close(self) -> None:
+        if self.keyframe_task is not None:
+            self.keyframe_task.cancel()
 
 
 class JanusMediaEngine(MediaEngine):
@@ -203,6 +217,7 @@ class JanusMediaEngine(MediaEngine):
                 pub.close()
             for sub in subscriptions:
                 self._subscriptions.pop((sub.room, sub.subscription), None)
+                sub.close()
             if state is not None:
                 body = {"request": "destroy", "room": room, "secret": state.secret, "permanent": False}
                 try:
@@ -319,8 +334,9 @@ class JanusMediaEngine(MediaEngine):
         key = (room, subscription)
         if key in self._subscriptions:
             raise MediaEngineError(f"subscription {subscription} already exists in room {room}")
-        handle = await self._attach(lambda event: self._on_handle_event(f"subscription {room}/{subscription}", event))
-        sub = _Subscription(room, subscription, feed, handle)
+        handle = await self._attach(lambda event: self._on_subscription_event(key, event))
+        pub = self._publishers.get((room, feed))
+        sub = _Subscription(room, subscription, feed, handle, svc=video and pub is not None and pub.svc)
         self._subscriptions[key] = sub
         body = {"request": "join", "ptype": "subscriber", "room": room, "streams": streams}
         try:
@@ -348,6 +364,7 @@ class JanusMediaEngine(MediaEngine):
             jsep={"type": "answer", "sdp": answer_sdp},
             what=f"start subscription {subscription}",
         )
+        self._until_layer_reached(sub)
 
     async def set_substream(self, room: int, subscription: int, substream: int) -> None:
         self._require_up()
@@ -356,16 +373,21 @@ class JanusMediaEngine(MediaEngine):
         sub = self._subscription(room, subscription)
         if not sub.video_mids:
             raise MediaEngineError(f"subscription {subscription} receives no video")
-        pub = self._publishers.get((room, sub.feed))
-        if pub is not None and pub.svc:
+        if sub.svc:
             layer: dict[str, int] = {"spatial_layer": substream, "temporal_layer": 2}
         else:
             layer = {"substream": substream}
         body = {"request": "configure", "streams": [{"mid": mid, **layer} for mid in sub.video_mids]}
+        sub.layer_target = substream
+        if sub.layer_current != substream:
+            sub.layer_reached.clear()
         await self._message(sub.handle, body, what=f"set substream of subscription {subscription}")
+        self._until_layer_reached(sub)
 
     async def unsubscribe(self, room: int, subscription: int) -> None:
         sub = self._subscriptions.pop((room, subscription), None)
+        if sub is not None:
+            sub.close()
         if sub is None or not self._link.up:
             return
         with contextlib.suppress(MediaEngineError):
@@ -456,6 +478,8 @@ class JanusMediaEngine(MediaEngine):
         """Janus went away (or the engine stops): every room, feed and subscription is gone."""
         for pub in self._publishers.values():
             pub.close()
+        for sub in self._subscriptions.values():
+            sub.close()
         self._rooms.clear()
         self._publishers.clear()
         self._subscriptions.clear()
@@ -477,6 +501,44 @@ class JanusMediaEngine(MediaEngine):
                 pub.hung_up = True
                 pub.settled.set()
         self._on_handle_event(f"publisher {key[0]}/{key[1]}", event)
+
+    def _until_layer_reached(self, sub: _Subscription) -> None:
+        """For an SVC subscription: ask for keyframes until Janus reports the spatial layer asked for."""
+        if not sub.svc or sub.layer_reached.is_set():
+            return
+        if sub.keyframe_task is None or sub.keyframe_task.done():
+            sub.keyframe_task = asyncio.get_running_loop().create_task(
+                self._request_keyframes(sub), name=f"janus-keyframes-{sub.subscription}"
+            )
+
+    async def _request_keyframes(self, sub: _Subscription) -> None:
+        # A subscriber's configure has no "keyframe" option; "send": true on its video asks the publisher for one
+        # ("Restoring video for subscriber") and changes nothing else when it is already sending.
+        body = {"request": "configure", "streams": [{"mid": mid, "send": True} for mid in sub.video_mids]}
+        for _ in range(_KEYFRAME_RETRIES):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_KEYFRAME_RETRY_S):
+                    await sub.layer_reached.wait()
+                    return
+            if self._subscriptions.get((sub.room, sub.subscription)) is not sub or not self._link.up:
+                return
+            logger.debug(
+                "subscription %s: spatial layer %s not reached (at %s); asking for a keyframe",
+                sub.subscription,
+                sub.layer_target,
+                sub.layer_current,
+            )
+            with contextlib.suppress(MediaEngineError):
+                await self._message(sub.handle, body, what="keyframe request", timeout=_CLEANUP_TIMEOUT_S)
+
+    def _on_subscription_event(self, key: tuple[int, int], event: dict[str, Any]) -> None:
+        sub = self._subscriptions.get(key)
+        data = (event.get("plugindata") or {}).get("data") or {}
+        if sub is not None and event.get("janus") == "event" and isinstance(data.get("spatial_layer"), int):
+            sub.layer_current = int(data["spatial_layer"])
+            if sub.layer_current == sub.layer_target:
+                sub.layer_reached.set()
+        self._on_handle_event(f"subscription {key[0]}/{key[1]}", event)
 
     def _on_handle_event(self, owner: str, event: dict[str, Any]) -> None:
         kind = event.get("janus")
