@@ -120,7 +120,7 @@ def heartbeat(server_id: str, sent_at: float) -> ServerHeartbeat:
         host="10.0.0.17",
         pid=12345,
         sent_at=sent_at,
-        media_engine=EngineStatus(name="janus", version="1.1.2", up=True, pid=12346),
+        media_engine=EngineStatus(name="janus", version="1.4.1", up=True, pid=12346),
         conferences=12,
         participants=87,
     )

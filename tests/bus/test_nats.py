@@ -46,7 +46,7 @@ SAMPLES: list[BusMessage] = [
         host="10.0.0.5",
         pid=4242,
         sent_at=1700000000.25,
-        media_engine=EngineStatus(name="janus", version="1.1.2", up=True, pid=4243),
+        media_engine=EngineStatus(name="janus", version="1.4.1", up=True, pid=4243),
         conferences=2,
         participants=7,
         region="eu-west",

@@ -15,7 +15,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.support.server import VecheServer
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "BrowserSession", "UserAccount", "Veche", "eventually"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "BrowserSession", "UserAccount", "Veche", "eventually", "layer_settles_at"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -113,6 +113,19 @@ class BrowserSession:
             "() => window.vecheClient ? window.vecheClient.inboundStats() : []"
         )
         return stats
+
+    async def layer_widths(self) -> list[int]:
+        """The frame widths my camera sends now, for layers 0, 1, 2 (low to high).
+
+        VP8 simulcast: the widths of the q, h and f encodings; VP9 SVC: the encoded width and its halves. The
+        encoder may scale down under load (``qualityLimitationReason``), so tests compare with these, not constants.
+        """
+        outbound: list[dict[str, Any]] = await self.page.evaluate("() => window.vecheClient.cameraOutbound()")
+        by_rid = {entry["rid"]: int(entry["frameWidth"]) for entry in outbound}
+        if set(by_rid) >= {"q", "h", "f"}:
+            return [by_rid["q"], by_rid["h"], by_rid["f"]]
+        top = max(by_rid.values(), default=0)
+        return [top // 4, top // 2, top]
 
     async def participant_id(self) -> str | None:
         pid: str | None = await self.page.evaluate(
@@ -212,3 +225,18 @@ class Veche:
     async def close(self) -> None:
         for session in self.sessions:
             await session.context.close()
+
+
+async def layer_settles_at(viewer: BrowserSession, publisher: BrowserSession, publisher_id: str, layer: int) -> None:
+    """Wait until ``viewer`` receives ``publisher``'s camera at the width of ``layer`` as it is being sent now."""
+
+    async def widths() -> tuple[int, list[int]]:
+        entry = await viewer.feed_figures(publisher_id)
+        return (int(entry["frameWidth"]) if entry else 0), await publisher.layer_widths()
+
+    def received_layer(seen: tuple[int, list[int]]) -> bool:
+        received, sent = seen
+        # Each layer is narrower than the next: the received width names the layer.
+        return received > 0 and sent[layer] == received and len(set(sent)) == 3
+
+    await eventually(widths, received_layer, timeout=30, what=f"layer {layer} (received width, widths sent 0-2)")

@@ -10,7 +10,7 @@ import signal
 import pytest
 from playwright.async_api import WebSocketRoute
 
-from .browser import BrowserSession, Veche, eventually
+from .browser import BrowserSession, Veche, eventually, layer_settles_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.janus]
 
@@ -193,23 +193,12 @@ async def test_media_engine_crash_recovers(veche: Veche) -> None:
 
 
 async def test_simulcast_layer_follows_the_tile_size(veche: Veche) -> None:
-    a, _, _, b_id = await _pair(veche)
-
-    async def width_settles_at(expected: int) -> None:
-        async def width() -> int:
-            entry = await a.feed_figures(b_id)
-            return int(entry["frameWidth"]) if entry else 0
-
-        await eventually(width, lambda w: w == expected, timeout=30, what=f"frameWidth {expected}")
-
-    # Two tiles side by side at 1280x800: each is 400-800 px wide, so the middle layer (640x360).
-    await width_settles_at(640)
-    # A phone-sized window: tiles under 400 px get the 320x180 layer.
+    a, b, _, b_id = await _pair(veche)
+    await layer_settles_at(a, b, b_id, 1)  # two tiles side by side at 1280x800: 400-800 px wide, 640x360
     await a.page.set_viewport_size({"width": 380, "height": 800})
-    await width_settles_at(320)
-    # A large window: tiles of 800 px and more get the full 1280x720 layer.
+    await layer_settles_at(a, b, b_id, 0)  # a phone-sized window: tiles under 400 px get 320x180
     await a.page.set_viewport_size({"width": 2000, "height": 1100})
-    await width_settles_at(1280)
+    await layer_settles_at(a, b, b_id, 2)  # tiles of 800 px and more: the full 1280x720 layer
 
 
 async def test_listener_in_a_moderated_conference_only_receives(veche: Veche) -> None:

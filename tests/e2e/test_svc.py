@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import BrowserSession, Veche, eventually
+from .browser import BrowserSession, Veche, layer_settles_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.janus]
 
@@ -32,14 +32,6 @@ async def _in_conference(veche: Veche, name: str, conference_id: int, **options:
     return session, participant
 
 
-async def _frame_width_settles_at(session: BrowserSession, participant: str, expected: int) -> None:
-    async def width() -> int:
-        entry = await session.feed_figures(participant)
-        return int(entry["frameWidth"]) if entry else 0
-
-    await eventually(width, lambda w: w == expected, timeout=30, what=f"frameWidth {expected} of {participant}")
-
-
 async def test_vp9_svc_spatial_layer_follows_the_tile_size(veche: Veche) -> None:
     conference = veche.create_conference(video_codec="vp9")
     assert conference["video_codec"] == "vp9"
@@ -53,13 +45,13 @@ async def test_vp9_svc_spatial_layer_follows_the_tile_size(veche: Veche) -> None
     assert (await a.feed_figures(b_id) or {}).get("videoCodec") == "vp9"
 
     # Two tiles side by side at 1280x800 are 400-800 px wide: the middle spatial layer (640x360).
-    await _frame_width_settles_at(a, b_id, 640)
+    await layer_settles_at(a, b, b_id, 1)
     # A phone-sized window: tiles under 400 px get the lowest spatial layer (320x180).
     await a.page.set_viewport_size({"width": 380, "height": 800})
-    await _frame_width_settles_at(a, b_id, 320)
+    await layer_settles_at(a, b, b_id, 0)
     # The tile grows: the full 1280x720 layer, from the same single encoding.
     await a.page.set_viewport_size({"width": 2000, "height": 1100})
-    await _frame_width_settles_at(a, b_id, 1280)
+    await layer_settles_at(a, b, b_id, 2)
 
 
 async def test_vp8_only_browser_in_a_vp9_conference_hears_everyone_and_is_seen(veche: Veche) -> None:
