@@ -197,7 +197,7 @@ _janus_build() {
     # shellcheck disable=SC2086
     as_root apt-mark auto $(LC_ALL=C comm -23 <(printf '%s\n' $added) <(printf '%s\n' $runtime | LC_ALL=C sort)) >/dev/null 2>&1 || true
     local removable
-    removable="$(as_root apt-get -s autoremove 2>/dev/null | awk '$1 == "Remv" { print $2 }' | LC_ALL=C sort |
+    removable="$(as_root apt-get -s -o APT::AutoRemove::SuggestsImportant=false autoremove 2>/dev/null | awk '$1 == "Remv" { print $2 }' | LC_ALL=C sort |
       LC_ALL=C comm -12 - <(printf '%s\n' $added))"
     if [ -n "$removable" ]; then
       say "media engine: removing the $(printf '%s\n' $removable | wc -l) build packages the build installed"

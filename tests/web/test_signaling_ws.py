@@ -141,3 +141,66 @@ def test_engine_restart_asks_everyone_to_republish(api: Api) -> None:
         assert until(ws, "media_reset") == {"type": "media_reset"}
         ws.send_json({"type": "publish", "id": 3, "source": "camera", "sdp": "v=0"})
         assert until(ws, "published")["id"] == 3
+
+
+VP9_OFFER = "\r\n".join(
+    ["v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:0"]
+    + ["m=video 9 UDP/TLS/RTP/SAVPF 98", "a=mid:1", "a=rtpmap:98 VP9/90000"]
+)
+VP8_OFFER = VP9_OFFER.replace("98 VP9", "96 VP8").replace("SAVPF 98", "SAVPF 96")
+
+
+def test_vp9_conference_plans_svc_and_gives_a_vp8_only_client_audio_of_vp9_feeds(api: Api) -> None:
+    _, anna = api.user("anna")
+    _, olga = api.user("olga")
+    conf = api.conference(api.admin_token, video_codec="vp9")
+    assert conf["video_codec"] == "vp9"
+    with api.client.websocket_connect("/ws/v1") as a:
+        a.send_json({"type": "join", "v": 1, "id": 1, "ticket": ticket(api, conf["id"], anna)})
+        hello_a = until(a, "joined")
+        assert hello_a["media"] == {"video_codec": "vp9", "scalability_mode": "L3T3_KEY", "fallback": None}
+        a.send_json({"type": "publish", "id": 2, "source": "camera", "sdp": VP9_OFFER, "scalability_mode": "L3T3_KEY"})
+        vp9_feed = until(a, "published")["feed"]
+        assert api.engine.publishers[(conf["id"], vp9_feed)].scalability_mode == "L3T3_KEY"
+
+        with api.client.websocket_connect("/ws/v1") as o:
+            olga_ticket = ticket(api, conf["id"], olga)
+            o.send_json({"type": "join", "v": 1, "id": 1, "ticket": olga_ticket, "video_codecs": ["vp8"]})
+            hello_o = until(o, "joined")
+            # She is told she will miss VP9 video, and sends VP8 simulcast, which the room takes.
+            assert hello_o["media"] == {"video_codec": "vp8", "scalability_mode": None, "fallback": "vp9_unsupported"}
+            assert [(f["feed"], f["video_codec"]) for f in hello_o["feeds"]] == [(vp9_feed, "vp9")]
+            o.send_json({"type": "subscribe", "id": 2, "feed": vp9_feed})
+            offer = until(o, "subscription_offer")
+            assert offer["video_withheld"] == "vp9_unsupported"
+            withheld = [s for s in api.engine.subscriptions.values() if s.feed == vp9_feed]
+            assert [s.video for s in withheld] == [False]  # audio only, asked of the engine
+            o.send_json({"type": "publish", "id": 3, "source": "camera", "sdp": VP8_OFFER})
+            vp8_feed = until(o, "published")["feed"]
+
+            # Anna (VP9 and VP8) receives Olga's VP8 with video.
+            assert until(a, "feed_added")["feed"] == {
+                "feed": vp8_feed,
+                "participant": hello_o["participant"],
+                "source": "camera",
+                "video_codec": "vp8",
+            }
+            a.send_json({"type": "subscribe", "id": 4, "feed": vp8_feed})
+            assert "video_withheld" not in until(a, "subscription_offer")
+
+
+def test_a_vp8_conference_refuses_vp9_video_and_the_default_follows_the_shared_settings(api: Api) -> None:
+    plain = api.conference(api.admin_token)
+    assert plain["video_codec"] is None  # the cluster's default
+    with joined(api, ticket(api, plain["id"], api.admin_token)) as (ws, hello):
+        assert hello["media"]["video_codec"] == "vp8" and hello["media"]["fallback"] is None
+        ws.send_json({"type": "publish", "id": 2, "source": "camera", "sdp": VP9_OFFER})
+        error = until(ws, "error")
+        assert error["code"] == "media_error" and "vp9" in error["message"]
+
+    assert api.call("PATCH", "/settings", api.admin_token, json={"video_codec": "vp9"}).status_code == 200
+    later = api.conference(api.admin_token)
+    with joined(api, ticket(api, later["id"], api.admin_token)) as (_, hello):
+        assert hello["media"]["video_codec"] == "vp9"
+    bad = api.call("POST", "/conferences", api.admin_token, json={"name": "x", "video_codec": "h265"})
+    assert bad.status_code in (400, 422) and "video_codec" in bad.text
