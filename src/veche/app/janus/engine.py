@@ -46,9 +46,9 @@ __all__ = ["JanusMediaEngine"]
 logger = logging.getLogger(__name__)
 
 _CLEANUP_TIMEOUT_S = 2.0
-# Janus 1.4 sends a publisher at most one keyframe request (PLI) a second and drops the ones asked for
-# meanwhile; an SVC viewer switches up only at a keyframe, so it could wait forever for a bigger layer.
-# Until Janus reports the layer asked for, Veche asks for a keyframe again, just after that window.
+# Janus 1.4 sends a publisher at most one keyframe request (PLI) a second and, for a local publisher, drops
+# the ones asked for meanwhile (it means to send them later but never does). An SVC viewer switches up only at
+# a keyframe, so it could wait forever for a bigger layer: Veche asks again just after that window.
 _KEYFRAME_RETRY_S = 1.1
 _KEYFRAME_RETRIES = 8
 
@@ -512,9 +512,6 @@ class JanusMediaEngine(MediaEngine):
             )
 
     async def _request_keyframes(self, sub: _Subscription) -> None:
-        # A subscriber's configure has no "keyframe" option; "send": true on its video asks the publisher for one
-        # ("Restoring video for subscriber") and changes nothing else when it is already sending.
-        body = {"request": "configure", "streams": [{"mid": mid, "send": True} for mid in sub.video_mids]}
         for _ in range(_KEYFRAME_RETRIES):
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_KEYFRAME_RETRY_S):
@@ -528,8 +525,15 @@ class JanusMediaEngine(MediaEngine):
                 sub.layer_target,
                 sub.layer_current,
             )
-            with contextlib.suppress(MediaEngineError):
-                await self._message(sub.handle, body, what="keyframe request", timeout=_CLEANUP_TIMEOUT_S)
+            await self._ask_keyframe(sub)
+
+    async def _ask_keyframe(self, sub: _Subscription) -> None:
+        """Make Janus send ``sub``'s publisher a PLI now."""
+        # A subscriber's configure has no "keyframe" option; "send": true on its video asks the publisher for one
+        # ("Restoring video for subscriber") and changes nothing else when it is already sending.
+        body = {"request": "configure", "streams": [{"mid": mid, "send": True} for mid in sub.video_mids]}
+        with contextlib.suppress(MediaEngineError):
+            await self._message(sub.handle, body, what="keyframe request", timeout=_CLEANUP_TIMEOUT_S)
 
     def _on_subscription_event(self, key: tuple[int, int], event: dict[str, Any]) -> None:
         sub = self._subscriptions.get(key)
