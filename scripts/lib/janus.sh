@@ -150,7 +150,7 @@ _janus_build() {
   local version="$1" prefix="$VECHE_ENGINE_ROOT/janus-$1" work before after
   work="$(mktemp -d "${TMPDIR:-/tmp}/veche-janus-build.XXXXXX")"
   chmod 755 "$work"
-  say "media engine: building Janus $version from Debian's source package (about two minutes)"
+  say "media engine: building Janus $version from Debian's source package (4-7 minutes, once)"
   before="$work/packages.before"
   _janus_installed_packages >"$before"
   apt_install "${JANUS_BUILD_PACKAGES[@]}"

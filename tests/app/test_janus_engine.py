@@ -16,6 +16,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, V
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack
 from av import VideoFrame
 
+from tests.support.eventually import eventually
 from veche.app.janus.engine import JanusMediaEngine
 from veche.app.janus.process import JanusProcess
 from veche.app.janus.version import MIN_JANUS_VERSION, parse_version
@@ -184,6 +185,32 @@ async def test_errors_are_clear(janus_engine: JanusMediaEngine) -> None:
             await publish(janus_engine, pcs, feed=2)
         with pytest.raises(MediaEngineError, match="publish feed 3"):
             await janus_engine.publish(ROOM, 3, "bad", "this is not SDP")
+    await janus_engine.destroy_room(ROOM)
+
+
+async def test_a_viewer_losing_packets_gets_a_lower_layer(janus_engine: JanusMediaEngine) -> None:
+    """Janus's ``slowlink`` (downlink) on a viewer's handle lowers his layer by one; Janus takes the change."""
+    await janus_engine.ensure_room(ROOM, max_publishers=4, bitrate_bps=512_000)
+    async with peers() as pcs:
+        await publish(janus_engine, pcs, feed=1)
+        await subscribe(janus_engine, pcs, subscription=100, feed=1)
+        await janus_engine.set_substream(ROOM, 100, 2)
+        sub = janus_engine._subscriptions[(ROOM, 100)]  # the engine's own record of the viewer
+        # What Janus sends when a viewer NACKs more than slowlink_threshold packets in a second (janus/ice.c).
+        slowlink = {"janus": "slowlink", "sender": sub.handle.id, "mid": sub.video_mids[0], "media": "video"}
+        janus_engine._on_subscription_event((ROOM, 100), {**slowlink, "uplink": True, "lost": 9})
+        assert sub.choice.layer == 2  # the viewer's own uplink is not his downlink
+        janus_engine._on_subscription_event((ROOM, 100), {**slowlink, "uplink": False, "lost": 9})
+        assert sub.choice.layer == 1 and sub.choice.capped and sub.recovery is not None
+
+        async def target() -> int:  # the configure runs in the background; Janus answers it
+            return sub.layer_target
+
+        await eventually(target, lambda layer: layer == 1, timeout=5, interval=0.02, what="layer 1 sent to Janus")
+        await janus_engine.set_substream(ROOM, 100, 2)  # the tile asks for more: the cap holds for now
+        assert sub.layer_target == 1
+        await janus_engine.unsubscribe(ROOM, 100)
+        assert sub.recovery is None or sub.recovery.cancelled()
     await janus_engine.destroy_room(ROOM)
 
 

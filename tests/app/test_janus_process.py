@@ -60,7 +60,7 @@ def test_rendered_config_keeps_janus_on_loopback_and_quiet(tmp_path: Path) -> No
     assert 'ice_enforce_list = "veche0"' in core and 'ice_ignore_list = "docker"' in core
     assert 'nat_1_1_mapping = "203.0.113.7"' in core and 'rtp_port_range = "30000-30100"' in core
     assert "full_trickle = false" in core and "stun_server" not in core
-    assert "broadcast = false" in core
+    assert "broadcast = false" in core and "slowlink_threshold = 4" in core
     # Every installed module but the WebSocket transport and VideoRoom is disabled by name.
     folders = dict(re.findall(r'(plugins|transports)_folder = "([^"]+)"', core))
     installed = {kind: sorted(p.name for p in Path(folder).glob("*.so")) for kind, folder in folders.items()}

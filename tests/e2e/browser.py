@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import secrets
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
+from tests.support.eventually import eventually
 from tests.support.server import VecheServer
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "BrowserSession", "UserAccount", "Veche", "eventually", "layer_settles_at"]
@@ -34,26 +31,6 @@ CHROMIUM_ARGS = [
 
 T = TypeVar("T")
 _names = itertools.count(1)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    accept: Callable[[T], bool],
-    *,
-    timeout: float = 20.0,
-    interval: float = 0.25,
-    what: str = "condition",
-) -> T:
-    """Poll ``probe`` until ``accept`` holds for its value; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        last = await probe()
-        if accept(last):
-            return last
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; last value: {last!r}")
-        await asyncio.sleep(interval)
 
 
 @dataclass

@@ -77,6 +77,13 @@ class JanusConfig(BaseModel):
     )
     keep_private_host: bool = Field(False, description="With nat_1_1_mapping, also keep the private candidates.")
     rtp_port_range: str = Field("20000-40000", description="UDP ports Janus uses for media, as 'min-max'.")
+    slowlink_threshold: int = Field(
+        4,
+        ge=0,
+        le=1000,
+        description="Packets lost in a second on one stream that make Janus report a struggling link; a viewer "
+        "whose downlink struggles gets one video layer less for a while. 0 turns it off.",
+    )
     debug_level: int = Field(4, ge=0, le=7, description="Janus log level (0-7); logs go to <data_dir>/janus/janus.log.")
     start_timeout_s: float = Field(10.0, gt=0, description="How long to wait for a started Janus to answer.")
     request_timeout_s: float = Field(10.0, gt=0, description="How long to wait for Janus to answer one request.")

@@ -126,6 +126,7 @@ def render_janus_config(config: JanusConfig, *, conf_dir: Path, ws_port: int, ap
             "}",
             "media: {",
             f"\trtp_port_range = {_q(config.rtp_port_range)}",
+            f"\tslowlink_threshold = {config.slowlink_threshold}",
             "}",
             "nat: {",
             *nat,

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from veche.app.media_engine import (
     SubscribeResult,
 )
 from veche.config.janus import JanusConfig
+from veche.domain.layers import RECOVER_AFTER_S, TOP_LAYER, LayerChoice
 from veche.domain.model import VideoCodec
 
 __all__ = ["JanusMediaEngine"]
@@ -115,10 +116,14 @@ class _Subscription:
     layer_current: int | None = None  # as Janus last reported it (spatial_layer events)
     layer_reached: asyncio.Event = field(default_factory=asyncio.Event)
     keyframe_task: asyncio.Task[None] | None = None
+    choice: LayerChoice = field(default_factory=LayerChoice)  # the tile's layer, capped while packets are lost
+    recovery: asyncio.TimerHandle | None = None
 
     def close(self) -> None:
         if self.keyframe_task is not None:
             self.keyframe_task.cancel()
+        if self.recovery is not None:
+            self.recovery.cancel()
 
 
 class JanusMediaEngine(MediaEngine):
@@ -133,6 +138,7 @@ class JanusMediaEngine(MediaEngine):
         self._publishers: dict[tuple[int, int], _Publisher] = {}
         self._subscriptions: dict[tuple[int, int], _Subscription] = {}
         self._room_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
         self._room_key = b""
 
     # ----------------------------------------------------------------- lifecycle
@@ -150,6 +156,8 @@ class JanusMediaEngine(MediaEngine):
 
     async def stop(self) -> None:
         self._forget_everything()
+        for task in list(self._background):
+            task.cancel()
         await self._link.stop()
 
     async def info(self) -> EngineInfo:
@@ -373,16 +381,60 @@ class JanusMediaEngine(MediaEngine):
         sub = self._subscription(room, subscription)
         if not sub.video_mids:
             raise MediaEngineError(f"subscription {subscription} receives no video")
+        await self._apply_layer(sub, sub.choice.want(substream))
+
+    async def _apply_layer(self, sub: _Subscription, layer: int) -> None:
+        """Tell Janus which layer ``sub`` receives: the simulcast substream, or the SVC spatial layer."""
         if sub.svc:
-            layer: dict[str, int] = {"spatial_layer": substream, "temporal_layer": 2}
+            fields: dict[str, int] = {"spatial_layer": layer, "temporal_layer": 2}
         else:
-            layer = {"substream": substream}
-        body = {"request": "configure", "streams": [{"mid": mid, **layer} for mid in sub.video_mids]}
-        sub.layer_target = substream
-        if sub.layer_current != substream:
+            fields = {"substream": layer}
+        body = {"request": "configure", "streams": [{"mid": mid, **fields} for mid in sub.video_mids]}
+        sub.layer_target = layer
+        if sub.layer_current != layer:
             sub.layer_reached.clear()
-        await self._message(sub.handle, body, what=f"set substream of subscription {subscription}")
+        await self._message(sub.handle, body, what=f"set the layer of subscription {sub.subscription}")
         self._until_layer_reached(sub)
+
+    def _on_downlink_loss(self, sub: _Subscription) -> None:
+        """Janus says the viewer's connection loses video packets: one layer less for a while."""
+        loop = asyncio.get_running_loop()
+        if not sub.choice.on_packet_loss(loop.time()):
+            return
+        logger.info(
+            "subscription %s loses packets: layer %s (its tile wants %s)",
+            sub.subscription,
+            sub.choice.layer,
+            sub.choice.wanted,
+        )
+        self._spawn(self._apply_layer_quietly(sub), f"janus-layer-{sub.subscription}")
+        self._schedule_recovery(sub)
+
+    def _schedule_recovery(self, sub: _Subscription) -> None:
+        if sub.recovery is not None:
+            sub.recovery.cancel()
+        sub.recovery = asyncio.get_running_loop().call_later(RECOVER_AFTER_S + 0.1, self._try_recover, sub)
+
+    def _try_recover(self, sub: _Subscription) -> None:
+        sub.recovery = None
+        if self._subscriptions.get((sub.room, sub.subscription)) is not sub:
+            return
+        if sub.choice.on_quiet(asyncio.get_running_loop().time()):
+            logger.info("subscription %s: downlink quiet, layer %s again", sub.subscription, sub.choice.layer)
+            self._spawn(self._apply_layer_quietly(sub), f"janus-layer-{sub.subscription}")
+        if sub.choice.cap < TOP_LAYER:
+            self._schedule_recovery(sub)
+
+    async def _apply_layer_quietly(self, sub: _Subscription) -> None:
+        if self._subscriptions.get((sub.room, sub.subscription)) is not sub or not self._link.up:
+            return
+        with contextlib.suppress(MediaEngineError):
+            await self._apply_layer(sub, sub.choice.layer)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def unsubscribe(self, room: int, subscription: int) -> None:
         sub = self._subscriptions.pop((room, subscription), None)
@@ -537,6 +589,10 @@ class JanusMediaEngine(MediaEngine):
 
     def _on_subscription_event(self, key: tuple[int, int], event: dict[str, Any]) -> None:
         sub = self._subscriptions.get(key)
+        # slowlink with uplink false: packets Janus sends this viewer are lost (NACKs); video only.
+        if sub is not None and event.get("janus") == "slowlink" and event.get("uplink") is False:
+            if sub.video_mids and event.get("media", "video") == "video":
+                self._on_downlink_loss(sub)
         data = (event.get("plugindata") or {}).get("data") or {}
         if sub is not None and event.get("janus") == "event" and isinstance(data.get("spatial_layer"), int):
             sub.layer_current = int(data["spatial_layer"])
