@@ -260,7 +260,7 @@ export class MediaSession {
   /** Asks for simulcast layer `layer` of a camera feed, unless that is already what we receive. */
   async sendLayer(feed: number, layer: number, force = false): Promise<void> {
     const subscription = this.subscriptions.get(feed);
-    if (!subscription?.established || subscription.feed.source !== "camera") return;
+    if (!subscription?.established || subscription.feed.source !== "camera" || subscription.videoWithheld !== null) return;
     if (subscription.sentLayer === layer && !force) return;
     try {
       await this.signaling.request({ type: "substream", feed, substream: layer });

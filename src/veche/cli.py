@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -153,6 +154,12 @@ def cmd_dev_cluster(args: argparse.Namespace) -> int:
         auto_approve=not args.no_auto_approve,
     )
     print(f"Veche dev cluster in {root}: manager, base, web and {args.apps} app server(s)")
+
+    def stop_on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM / SIGHUP stop everything as Ctrl-C does (the `finally` below)
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
     try:
         cluster.start()
         print(f"  Open {cluster.web_url} — user `admin`, password in {root / 'admin_password'}")

@@ -9,10 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from veche.dev.nats import ThrowawayNats
 from veche.dev.ports import free_tcp_port
@@ -161,11 +161,8 @@ class DevCluster:
             while True:
                 if not proc.alive():
                     raise RuntimeError(f"{proc.name} exited: {self.log_tail(proc)}")
-                try:
-                    if httpx.get(f"{proc.url}/api/v1/health", timeout=1).status_code in (200, 503):
-                        break
-                except httpx.HTTPError:
-                    pass
+                if _health_answers(f"{proc.url}/api/v1/health"):
+                    break
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{proc.name} did not answer within {timeout_s:g} s: {self.log_tail(proc)}")
                 time.sleep(0.1)
@@ -210,3 +207,14 @@ class DevCluster:
         if not proc.log.exists():
             return ""
         return "\n".join(proc.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _health_answers(url: str) -> bool:
+    """Whether the health endpoint answers 200 or 503 (the standard library: `veche up`'s install has no httpx)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return int(response.status) == 200
+    except urllib.error.HTTPError as exc:
+        return exc.code == 503
+    except (OSError, ValueError):
+        return False

@@ -48,8 +48,9 @@ logger = logging.getLogger(__name__)
 
 _CLEANUP_TIMEOUT_S = 2.0
 # Janus 1.4 sends a publisher at most one keyframe request (PLI) a second and, for a local publisher, drops
-# the ones asked for meanwhile (it means to send them later but never does). An SVC viewer switches up only at
-# a keyframe, so it could wait forever for a bigger layer: Veche asks again just after that window.
+# the ones asked for meanwhile (it means to send them later but never does). A viewer switches to another
+# simulcast stream or SVC spatial layer only at a keyframe, so he could wait forever for the layer his tile
+# asked for: until Janus reports that layer, Veche asks for a keyframe again just after that window.
 _KEYFRAME_RETRY_S = 1.1
 _KEYFRAME_RETRIES = 8
 
@@ -93,6 +94,7 @@ class _Publisher:
     audio_muted: bool = False
     video_muted: bool = False
     svc: bool = False  # the video is one SVC encoding (layers picked with spatial_layer/temporal_layer)
+    simulcast: bool = False  # the video is several simulcast encodings (layers picked with substream)
     # Janus refuses subscriptions to a publisher until its PeerConnection is up ("webrtcup"), so
     # subscribe() waits for ``settled``: set on webrtcup, on hangup and when the feed is forgotten.
     hung_up: bool = False
@@ -112,6 +114,7 @@ class _Subscription:
     handle: JanusHandle
     video_mids: list[str] = field(default_factory=list)
     svc: bool = False  # the feed is VP9 SVC: layers are spatial layers, reached only at a keyframe
+    layered: bool = False  # SVC or simulcast: a switch to another layer happens only at a keyframe
     layer_target: int = 2  # what Janus targets for a new subscription
     layer_current: int | None = None  # as Janus last reported it (spatial_layer events)
     layer_reached: asyncio.Event = field(default_factory=asyncio.Event)
@@ -277,7 +280,7 @@ class JanusMediaEngine(MediaEngine):
         mids = _stream_mids(reply.data, own_feed=feed) or media_mids(str(answer["sdp"]))
         pub.audio_mids = mids.get("audio", [])
         pub.video_mids = mids.get("video", [])
-        codec, pub.svc = _video_stream(reply.data, own_feed=feed)
+        codec, pub.svc, pub.simulcast = _video_stream(reply.data, own_feed=feed)
         codec = codec or (first_video_codec(str(answer["sdp"])) if pub.video_mids else None)
         logger.debug(
             "feed %s published in room %s (audio %s, video %s %s%s)",
@@ -286,7 +289,7 @@ class JanusMediaEngine(MediaEngine):
             pub.audio_mids,
             pub.video_mids,
             codec,
-            " SVC" if pub.svc else "",
+            " SVC" if pub.svc else " simulcast" if pub.simulcast else "",
         )
         return PublishResult(answer_sdp=str(answer["sdp"]), video_codec=codec)
 
@@ -344,7 +347,9 @@ class JanusMediaEngine(MediaEngine):
             raise MediaEngineError(f"subscription {subscription} already exists in room {room}")
         handle = await self._attach(lambda event: self._on_subscription_event(key, event))
         pub = self._publishers.get((room, feed))
-        sub = _Subscription(room, subscription, feed, handle, svc=video and pub is not None and pub.svc)
+        sub = _Subscription(room, subscription, feed, handle)
+        if video and pub is not None:
+            sub.svc, sub.layered = pub.svc, pub.svc or pub.simulcast
         self._subscriptions[key] = sub
         body = {"request": "join", "ptype": "subscriber", "room": room, "streams": streams}
         try:
@@ -555,8 +560,8 @@ class JanusMediaEngine(MediaEngine):
         self._on_handle_event(f"publisher {key[0]}/{key[1]}", event)
 
     def _until_layer_reached(self, sub: _Subscription) -> None:
-        """For an SVC subscription: ask for keyframes until Janus reports the spatial layer asked for."""
-        if not sub.svc or sub.layer_reached.is_set():
+        """For a simulcast or SVC subscription: ask for keyframes until Janus reports the layer asked for."""
+        if not sub.layered or sub.layer_reached.is_set():
             return
         if sub.keyframe_task is None or sub.keyframe_task.done():
             sub.keyframe_task = asyncio.get_running_loop().create_task(
@@ -572,7 +577,7 @@ class JanusMediaEngine(MediaEngine):
             if self._subscriptions.get((sub.room, sub.subscription)) is not sub or not self._link.up:
                 return
             logger.debug(
-                "subscription %s: spatial layer %s not reached (at %s); asking for a keyframe",
+                "subscription %s: layer %s not reached (at %s); asking for a keyframe",
                 sub.subscription,
                 sub.layer_target,
                 sub.layer_current,
@@ -594,8 +599,10 @@ class JanusMediaEngine(MediaEngine):
             if sub.video_mids and event.get("media", "video") == "video":
                 self._on_downlink_loss(sub)
         data = (event.get("plugindata") or {}).get("data") or {}
-        if sub is not None and event.get("janus") == "event" and isinstance(data.get("spatial_layer"), int):
-            sub.layer_current = int(data["spatial_layer"])
+        # Janus reports the layer a viewer now receives: "spatial_layer" (SVC) or "substream" (simulcast).
+        reported = data.get("spatial_layer" if sub is not None and sub.svc else "substream")
+        if sub is not None and event.get("janus") == "event" and isinstance(reported, int):
+            sub.layer_current = reported
             if sub.layer_current == sub.layer_target:
                 sub.layer_reached.set()
         self._on_handle_event(f"subscription {key[0]}/{key[1]}", event)
@@ -620,16 +627,17 @@ class JanusMediaEngine(MediaEngine):
             logger.debug("%s: Janus event %s", owner, kind)
 
 
-def _video_stream(data: dict[str, Any], *, own_feed: int) -> tuple[str | None, bool]:
-    """(codec, SVC?) of the first video stream in a publisher's joined/configured event."""
+def _video_stream(data: dict[str, Any], *, own_feed: int) -> tuple[str | None, bool, bool]:
+    """(codec, SVC?, simulcast?) of the first video stream in a publisher's joined/configured event."""
     streams = data.get("streams")
     if not isinstance(streams, list) or data.get("id", own_feed) != own_feed:
-        return None, False
+        return None, False, False
     for stream in streams:
         if isinstance(stream, dict) and stream.get("type") == "video" and not stream.get("disabled"):
             codec = stream.get("codec")
-            return (str(codec).lower() if codec else None), bool(stream.get("svc"))
-    return None, False
+            name = str(codec).lower() if codec else None
+            return name, bool(stream.get("svc")), bool(stream.get("simulcast"))
+    return None, False, False
 
 
 def _stream_mids(data: dict[str, Any], *, own_feed: int) -> dict[str, list[str]]:
