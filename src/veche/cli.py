@@ -74,6 +74,7 @@ def _serve(settings: VecheSettings, roles: list[str]) -> int:
     """Serve the roles until SIGINT/SIGTERM or the manager's shutdown; re-exec this process on its restart."""
     import uvicorn
 
+    from veche.app.signal_messages import MAX_MESSAGE_BYTES
     from veche.web.app import create_app
 
     container = Container(settings, roles)
@@ -84,6 +85,10 @@ def _serve(settings: VecheSettings, roles: list[str]) -> int:
             port=settings.http.port,
             log_level="warning",
             proxy_headers=True,
+            # With `websockets` installed (a dependency) uvicorn serves WebSockets with it; it checks a frame's
+            # announced length before reading the payload and closes with 1009 above the signaling protocol's
+            # limit (uvicorn's default is 16 MiB a message). tests/web/test_transport_limits.py checks it.
+            ws_max_size=MAX_MESSAGE_BYTES,
         )
     )
     requested: list[str] = []

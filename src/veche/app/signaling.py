@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from veche.app.conference_room import ConferenceRoom
 from veche.app.connection import ClientConnection
+from veche.app.pending_joins import CLOSE_TOO_MANY_PENDING, PendingJoins, PendingSlot
 from veche.app.service import AppService
 from veche.app.signal_messages import (
     PROTOCOL_VERSION,
@@ -39,17 +40,35 @@ logger = logging.getLogger(__name__)
 JOIN_TIMEOUT_S = 10.0
 
 
-async def serve_signaling(websocket: WebSocket, service: AppService, ticket_key: bytes) -> None:
-    await websocket.accept()
+async def serve_signaling(
+    websocket: WebSocket, service: AppService, ticket_key: bytes, pending: PendingJoins | None = None
+) -> None:
+    """Serve one socket. ``pending`` counts the sockets per address that have not joined (default: one per app)."""
+    pending = pending if pending is not None else _pending_joins(websocket)
+    address = websocket.client.host if websocket.client is not None else ""
+    slot = pending.admit(address)  # counted before the handshake completes: the client sees no gap
+    try:
+        await websocket.accept()
+    except BaseException:
+        if slot is not None:
+            slot.release()
+        raise
+    if slot is None:
+        logger.info("refused a signaling socket from %s: %d have not joined yet", address, pending.count(address))
+        await websocket.close(CLOSE_TOO_MANY_PENDING, "Too many connections from your address have not joined yet.")
+        return
     connection = ClientConnection(websocket.send_text, lambda code, reason: websocket.close(code, reason))
     room: ConferenceRoom | None = None
     participant_id = ""
     try:
-        room, participant_id = await _join(websocket, connection, service, ticket_key)
+        try:
+            room, participant_id = await _join(websocket, connection, service, ticket_key, slot)
+        finally:
+            slot.release()
         while not connection.closed:
-            raw = await websocket.receive_text()
             request_id: int | None = None
             try:
+                raw = await _receive(websocket)
                 request_id, message = parse_client_message(raw)
                 if isinstance(message, Leave):
                     connection.close_soon(1000, "left")
@@ -73,10 +92,10 @@ async def serve_signaling(websocket: WebSocket, service: AppService, ticket_key:
 
 
 async def _join(
-    websocket: WebSocket, connection: ClientConnection, service: AppService, key: bytes
+    websocket: WebSocket, connection: ClientConnection, service: AppService, key: bytes, slot: PendingSlot
 ) -> tuple[ConferenceRoom, str]:
     try:
-        raw = await asyncio.wait_for(websocket.receive_text(), JOIN_TIMEOUT_S)
+        raw = await asyncio.wait_for(_receive(websocket), JOIN_TIMEOUT_S)
     except TimeoutError as e:
         raise SignalError("bad_request", "The first message must be `join`, within 10 s.") from e
     request_id, message = parse_client_message(raw)
@@ -88,6 +107,7 @@ async def _join(
         ticket = decode_ticket(message.ticket, key, time.time())
     except TicketError as e:
         raise SignalError(e.code, str(e), request_id) from e
+    slot.release()  # a valid ticket: no longer counted against the address, whatever the room answers
     room = service.room_for(ticket)
     try:
         codecs = frozenset(message.video_codecs) if message.video_codecs is not None else None
@@ -97,6 +117,26 @@ async def _join(
         raise
     await service.joined(room, participant.id, participant.identity)
     return room, participant.id
+
+
+def _pending_joins(websocket: WebSocket) -> PendingJoins:
+    """The counter of the ASGI app this socket came to (kept in its state, made on first use)."""
+    state = websocket.app.state
+    pending = getattr(state, "signaling_pending_joins", None)
+    if not isinstance(pending, PendingJoins):
+        pending = state.signaling_pending_joins = PendingJoins()
+    return pending
+
+
+async def _receive(websocket: WebSocket) -> str:
+    """The next text frame; a binary frame is a ``bad_request`` (the protocol is JSON text)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if not isinstance(text, str):
+        raise SignalError("bad_request", "Binary frames are not part of the protocol: send each message as JSON text.")
+    return text
 
 
 async def _dispatch(room: ConferenceRoom, me: str, message: ClientMessage) -> dict[str, object]:

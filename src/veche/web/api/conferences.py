@@ -18,6 +18,7 @@ from veche.bus.messages import (
 from veche.domain.admission import may_manage
 from veche.domain.errors import Forbidden, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
+from veche.web.api.params import ConferenceId
 from veche.web.api.schemas import ConferenceIn, ConferenceOut, GuestJoinIn, JoinIn, JoinOut
 from veche.web.security import current_user
 
@@ -78,14 +79,16 @@ async def list_conferences(request: Request, user: User = Depends(current_user))
 
 
 @router.get("/conferences/{conference_id}", response_model=ConferenceOut, summary="One conference")
-async def get_conference(conference_id: int, request: Request, user: User = Depends(current_user)) -> ConferenceOut:
+async def get_conference(
+    conference_id: ConferenceId, request: Request, user: User = Depends(current_user)
+) -> ConferenceOut:
     conference = await request.app.state.container.get_conferences().get_visible(conference_id, user)
     return ConferenceOut.of(conference, base_url(request))
 
 
 @router.post("/conferences/{conference_id}/join", response_model=JoinOut, summary="Get a join ticket")
 async def join_conference(
-    conference_id: int, request: Request, body: JoinIn | None = None, user: User = Depends(current_user)
+    conference_id: ConferenceId, request: Request, body: JoinIn | None = None, user: User = Depends(current_user)
 ) -> JoinOut:
     conference, ticket = await request.app.state.container.get_conferences().ticket_for_user(conference_id, user)
     return await _join_out(request, conference, ticket, body)
@@ -122,7 +125,7 @@ async def _managed(request: Request, conference_id: int, user: User) -> Conferen
     summary="Who is in the conference now",
 )
 async def live_participants(
-    conference_id: int, request: Request, user: User = Depends(current_user)
+    conference_id: ConferenceId, request: Request, user: User = Depends(current_user)
 ) -> list[LiveParticipant]:
     await request.app.state.container.get_conferences().get_visible(conference_id, user)
     try:
@@ -152,7 +155,7 @@ async def _moderate(request: Request, conference_id: int, participant: str, acti
     summary="Mute a participant's microphone (moderators)",
 )
 async def mute_participant(
-    conference_id: int, participant: str, request: Request, user: User = Depends(current_user)
+    conference_id: ConferenceId, participant: str, request: Request, user: User = Depends(current_user)
 ) -> None:
     await _moderate(request, conference_id, participant, "mute", user)
 
@@ -163,6 +166,6 @@ async def mute_participant(
     summary="Remove a participant from the conference (moderators)",
 )
 async def remove_participant(
-    conference_id: int, participant: str, request: Request, user: User = Depends(current_user)
+    conference_id: ConferenceId, participant: str, request: Request, user: User = Depends(current_user)
 ) -> None:
     await _moderate(request, conference_id, participant, "remove", user)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from veche.base.directory.address_book import Contact
 from veche.domain.model import User
+from veche.web.api.params import ConferenceId, Id, UserId
 from veche.web.security import current_user
 
 router = APIRouter(prefix="/directory", tags=["directory"])
@@ -74,7 +75,7 @@ async def search(
 
 
 @router.get("/contacts/{user_id}", response_model=ContactOut, summary="One contact, with presence")
-async def contact(user_id: int, request: Request, user: User = Depends(current_user)) -> ContactOut:
+async def contact(user_id: UserId, request: Request, user: User = Depends(current_user)) -> ContactOut:
     return ContactOut.of(await request.app.state.container.get_address_book().contact(user, user_id))
 
 
@@ -84,7 +85,7 @@ async def contact(user_id: int, request: Request, user: User = Depends(current_u
     status_code=201,
     summary="Call a contact: an ad hoc conference open to the two of you",
 )
-async def call(user_id: int, request: Request, user: User = Depends(current_user)) -> CallOut:
+async def call(user_id: UserId, request: Request, user: User = Depends(current_user)) -> CallOut:
     conference = await request.app.state.container.get_address_book().call(user, user_id)
     return CallOut(conference_id=conference.id, url=f"/c/{conference.id}")
 
@@ -97,7 +98,7 @@ async def call(user_id: int, request: Request, user: User = Depends(current_user
 async def ringing_calls(
     request: Request,
     wait_s: float = Query(0, ge=0, le=25, description="Wait up to this long for a change (0: answer at once)"),
-    known: list[int] = Query([], description="Conference ids of the calls the page already shows"),
+    known: list[Id] = Query([], description="Conference ids of the calls the page already shows"),
     user: User = Depends(current_user),
 ) -> RingingCallsOut:
     calls = request.app.state.container.get_incoming_calls()
@@ -116,7 +117,7 @@ async def ringing_calls(
 
 
 @router.delete("/calls/{conference_id}", status_code=204, summary="Decline a call ringing for you")
-async def decline_call(conference_id: int, request: Request, user: User = Depends(current_user)) -> None:
+async def decline_call(conference_id: ConferenceId, request: Request, user: User = Depends(current_user)) -> None:
     await request.app.state.container.get_incoming_calls().decline(user.id, conference_id)
 
 

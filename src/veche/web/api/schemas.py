@@ -23,7 +23,8 @@ __all__ = [
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a JSON string is not a bool or an int ("is_admin": "yes" is refused, not read as true).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LoginIn(_In):

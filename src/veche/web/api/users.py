@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from veche.domain.model import User
+from veche.web.api.params import MAX_ID
 from veche.web.api.schemas import UserIn, UserOut
 from veche.web.security import require_admin
 
@@ -28,7 +29,7 @@ async def list_users(
     request: Request,
     _admin: User = Depends(require_admin),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
 ) -> list[UserOut]:
     users = await request.app.state.container.get_user_store().list(limit=limit, offset=offset)
     return [UserOut.of(u) for u in users]
