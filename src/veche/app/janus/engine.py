@@ -21,13 +21,13 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from veche.app.janus.client import JanusConnectionLost, JanusError, JanusHandle, JanusTimeout, PluginReply
 from veche.app.janus.connection import VIDEOROOM, JanusConnection
 from veche.app.janus.process import JanusProcess
+from veche.app.janus.records import Publisher, Room, Subscription, stream_mids, video_stream
 from veche.app.janus.sdp import first_video_codec, media_mids, video_sections
 from veche.app.media_engine import (
     EngineInfo,
@@ -39,7 +39,7 @@ from veche.app.media_engine import (
     SubscribeResult,
 )
 from veche.config.janus import JanusConfig
-from veche.domain.layers import RECOVER_AFTER_S, TOP_LAYER, LayerChoice
+from veche.domain.layers import RECOVER_AFTER_S, TOP_LAYER
 from veche.domain.model import VideoCodec
 
 __all__ = ["JanusMediaEngine"]
@@ -72,61 +72,8 @@ _ERROR_TEXT = {
 }
 
 
-@dataclass
-class _Room:
-    secret: str
-    max_publishers: int
-    bitrate_bps: int
-    video_codec: VideoCodec = VideoCodec.VP8
-
-
 # Janus's `videocodec` room option: the codecs publishers may use, in order of preference.
 _ROOM_VIDEOCODECS = {VideoCodec.VP8: "vp8", VideoCodec.VP9: "vp9,vp8"}
-
-
-@dataclass(eq=False)
-class _Publisher:
-    room: int
-    feed: int
-    handle: JanusHandle
-    audio_mids: list[str] = field(default_factory=list)
-    video_mids: list[str] = field(default_factory=list)
-    audio_muted: bool = False
-    video_muted: bool = False
-    svc: bool = False  # the video is one SVC encoding (layers picked with spatial_layer/temporal_layer)
-    simulcast: bool = False  # the video is several simulcast encodings (layers picked with substream)
-    # Janus refuses subscriptions to a publisher until its PeerConnection is up ("webrtcup"), so
-    # subscribe() waits for ``settled``: set on webrtcup, on hangup and when the feed is forgotten.
-    hung_up: bool = False
-    closed: bool = False
-    settled: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def close(self) -> None:
-        self.closed = True
-        self.settled.set()
-
-
-@dataclass(eq=False)
-class _Subscription:
-    room: int
-    subscription: int
-    feed: int
-    handle: JanusHandle
-    video_mids: list[str] = field(default_factory=list)
-    svc: bool = False  # the feed is VP9 SVC: layers are spatial layers, reached only at a keyframe
-    layered: bool = False  # SVC or simulcast: a switch to another layer happens only at a keyframe
-    layer_target: int = 2  # what Janus targets for a new subscription
-    layer_current: int | None = None  # as Janus last reported it (spatial_layer events)
-    layer_reached: asyncio.Event = field(default_factory=asyncio.Event)
-    keyframe_task: asyncio.Task[None] | None = None
-    choice: LayerChoice = field(default_factory=LayerChoice)  # the tile's layer, capped while packets are lost
-    recovery: asyncio.TimerHandle | None = None
-
-    def close(self) -> None:
-        if self.keyframe_task is not None:
-            self.keyframe_task.cancel()
-        if self.recovery is not None:
-            self.recovery.cancel()
 
 
 class JanusMediaEngine(MediaEngine):
@@ -137,9 +84,9 @@ class JanusMediaEngine(MediaEngine):
         self.data_dir = Path(data_dir)
         self._link = JanusConnection(config, self.data_dir, on_down=self._forget_everything, on_restored=self._restored)
         self._listeners: list[RestartListener] = []
-        self._rooms: dict[int, _Room] = {}
-        self._publishers: dict[tuple[int, int], _Publisher] = {}
-        self._subscriptions: dict[tuple[int, int], _Subscription] = {}
+        self._rooms: dict[int, Room] = {}
+        self._publishers: dict[tuple[int, int], Publisher] = {}
+        self._subscriptions: dict[tuple[int, int], Subscription] = {}
         self._room_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._room_key = b""
@@ -182,7 +129,7 @@ class JanusMediaEngine(MediaEngine):
             if room in self._rooms:
                 return
             control = self._link.control
-            state = _Room(self._room_secret(room), max_publishers, bitrate_bps, video_codec)
+            state = Room(self._room_secret(room), max_publishers, bitrate_bps, video_codec)
             body = {
                 "request": "create",
                 "room": room,
@@ -251,7 +198,7 @@ class JanusMediaEngine(MediaEngine):
         if key in self._publishers:
             raise MediaEngineError(f"feed {feed} is already published in room {room}")
         handle = await self._attach(lambda event: self._on_publisher_event(key, event))
-        pub = _Publisher(room, feed, handle)
+        pub = Publisher(room, feed, handle)
         self._publishers[key] = pub
         body = {
             "request": "joinandconfigure",
@@ -277,10 +224,10 @@ class JanusMediaEngine(MediaEngine):
             pub.close()
             await self._detach_quietly(handle)
             raise
-        mids = _stream_mids(reply.data, own_feed=feed) or media_mids(str(answer["sdp"]))
+        mids = stream_mids(reply.data, own_feed=feed) or media_mids(str(answer["sdp"]))
         pub.audio_mids = mids.get("audio", [])
         pub.video_mids = mids.get("video", [])
-        codec, pub.svc, pub.simulcast = _video_stream(reply.data, own_feed=feed)
+        codec, pub.svc, pub.simulcast = video_stream(reply.data, own_feed=feed)
         codec = codec or (first_video_codec(str(answer["sdp"])) if pub.video_mids else None)
         logger.debug(
             "feed %s published in room %s (audio %s, video %s %s%s)",
@@ -347,7 +294,7 @@ class JanusMediaEngine(MediaEngine):
             raise MediaEngineError(f"subscription {subscription} already exists in room {room}")
         handle = await self._attach(lambda event: self._on_subscription_event(key, event))
         pub = self._publishers.get((room, feed))
-        sub = _Subscription(room, subscription, feed, handle)
+        sub = Subscription(room, subscription, feed, handle)
         if video and pub is not None:
             sub.svc, sub.layered = pub.svc, pub.svc or pub.simulcast
         self._subscriptions[key] = sub
@@ -388,7 +335,7 @@ class JanusMediaEngine(MediaEngine):
             raise MediaEngineError(f"subscription {subscription} receives no video")
         await self._apply_layer(sub, sub.choice.want(substream))
 
-    async def _apply_layer(self, sub: _Subscription, layer: int) -> None:
+    async def _apply_layer(self, sub: Subscription, layer: int) -> None:
         """Tell Janus which layer ``sub`` receives: the simulcast substream, or the SVC spatial layer."""
         if sub.svc:
             fields: dict[str, int] = {"spatial_layer": layer, "temporal_layer": 2}
@@ -401,7 +348,7 @@ class JanusMediaEngine(MediaEngine):
         await self._message(sub.handle, body, what=f"set the layer of subscription {sub.subscription}")
         self._until_layer_reached(sub)
 
-    def _on_downlink_loss(self, sub: _Subscription) -> None:
+    def _on_downlink_loss(self, sub: Subscription) -> None:
         """Janus says the viewer's connection loses video packets: one layer less for a while."""
         loop = asyncio.get_running_loop()
         if not sub.choice.on_packet_loss(loop.time()):
@@ -415,12 +362,12 @@ class JanusMediaEngine(MediaEngine):
         self._spawn(self._apply_layer_quietly(sub), f"janus-layer-{sub.subscription}")
         self._schedule_recovery(sub)
 
-    def _schedule_recovery(self, sub: _Subscription) -> None:
+    def _schedule_recovery(self, sub: Subscription) -> None:
         if sub.recovery is not None:
             sub.recovery.cancel()
         sub.recovery = asyncio.get_running_loop().call_later(RECOVER_AFTER_S + 0.1, self._try_recover, sub)
 
-    def _try_recover(self, sub: _Subscription) -> None:
+    def _try_recover(self, sub: Subscription) -> None:
         sub.recovery = None
         if self._subscriptions.get((sub.room, sub.subscription)) is not sub:
             return
@@ -430,7 +377,7 @@ class JanusMediaEngine(MediaEngine):
         if sub.choice.cap < TOP_LAYER:
             self._schedule_recovery(sub)
 
-    async def _apply_layer_quietly(self, sub: _Subscription) -> None:
+    async def _apply_layer_quietly(self, sub: Subscription) -> None:
         if self._subscriptions.get((sub.room, sub.subscription)) is not sub or not self._link.up:
             return
         with contextlib.suppress(MediaEngineError):
@@ -482,7 +429,7 @@ class JanusMediaEngine(MediaEngine):
     def _require_up(self) -> None:
         self._link.require_up()
 
-    def _subscription(self, room: int, subscription: int) -> _Subscription:
+    def _subscription(self, room: int, subscription: int) -> Subscription:
         sub = self._subscriptions.get((room, subscription))
         if sub is None:
             raise MediaEngineError(f"unknown subscription {subscription} in room {room}")
@@ -559,7 +506,7 @@ class JanusMediaEngine(MediaEngine):
                 pub.settled.set()
         self._on_handle_event(f"publisher {key[0]}/{key[1]}", event)
 
-    def _until_layer_reached(self, sub: _Subscription) -> None:
+    def _until_layer_reached(self, sub: Subscription) -> None:
         """For a simulcast or SVC subscription: ask for keyframes until Janus reports the layer asked for."""
         if not sub.layered or sub.layer_reached.is_set():
             return
@@ -568,7 +515,7 @@ class JanusMediaEngine(MediaEngine):
                 self._request_keyframes(sub), name=f"janus-keyframes-{sub.subscription}"
             )
 
-    async def _request_keyframes(self, sub: _Subscription) -> None:
+    async def _request_keyframes(self, sub: Subscription) -> None:
         for _ in range(_KEYFRAME_RETRIES):
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_KEYFRAME_RETRY_S):
@@ -584,7 +531,7 @@ class JanusMediaEngine(MediaEngine):
             )
             await self._ask_keyframe(sub)
 
-    async def _ask_keyframe(self, sub: _Subscription) -> None:
+    async def _ask_keyframe(self, sub: Subscription) -> None:
         """Make Janus send ``sub``'s publisher a PLI now."""
         # A subscriber's configure has no "keyframe" option; "send": true on its video asks the publisher for one
         # ("Restoring video for subscriber") and changes nothing else when it is already sending.
@@ -625,28 +572,3 @@ class JanusMediaEngine(MediaEngine):
             logger.debug("%s: VideoRoom event %s", owner, sorted(data))
         else:
             logger.debug("%s: Janus event %s", owner, kind)
-
-
-def _video_stream(data: dict[str, Any], *, own_feed: int) -> tuple[str | None, bool, bool]:
-    """(codec, SVC?, simulcast?) of the first video stream in a publisher's joined/configured event."""
-    streams = data.get("streams")
-    if not isinstance(streams, list) or data.get("id", own_feed) != own_feed:
-        return None, False, False
-    for stream in streams:
-        if isinstance(stream, dict) and stream.get("type") == "video" and not stream.get("disabled"):
-            codec = stream.get("codec")
-            name = str(codec).lower() if codec else None
-            return name, bool(stream.get("svc")), bool(stream.get("simulcast"))
-    return None, False, False
-
-
-def _stream_mids(data: dict[str, Any], *, own_feed: int) -> dict[str, list[str]]:
-    """Mids by kind from the ``streams`` Janus may include in a publisher's joined/configured event."""
-    streams = data.get("streams")
-    if not isinstance(streams, list) or data.get("id", own_feed) != own_feed:
-        return {}
-    result: dict[str, list[str]] = {}
-    for stream in streams:
-        if isinstance(stream, dict) and "mid" in stream and not stream.get("disabled"):
-            result.setdefault(str(stream.get("type")), []).append(str(stream["mid"]))
-    return result
