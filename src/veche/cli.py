@@ -84,7 +84,9 @@ def _serve(settings: VecheSettings, roles: list[str]) -> int:
             host=settings.http.host,
             port=settings.http.port,
             log_level="warning",
-            proxy_headers=True,
+            # Forwarding headers are handled inside the app (veche.web.app, from http.trusted_proxies), where the
+            # tests see it; uvicorn's own handling would believe any local caller (its default 127.0.0.1, ::1).
+            proxy_headers=False,
             # With `websockets` installed (a dependency) uvicorn serves WebSockets with it; it checks a frame's
             # announced length before reading the payload and closes with 1009 above the signaling protocol's
             # limit (uvicorn's default is 16 MiB a message). tests/web/test_transport_limits.py checks it.

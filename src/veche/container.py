@@ -149,7 +149,9 @@ class Container:
 
     @functools.cache  # noqa: B019
     def get_chat_archive(self) -> ChatArchive:
-        return ChatArchive(self.get_bus(), ChatStore(self.get_database().sessions))
+        days = self.settings.chat.retention_days
+        retention = timedelta(days=days) if days else None
+        return ChatArchive(self.get_bus(), ChatStore(self.get_database().sessions), retention=retention, clock=utc_now)
 
     @functools.cache  # noqa: B019
     def get_registry(self) -> ServerRegistry:

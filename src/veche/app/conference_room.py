@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from veche.app.connection import ClientConnection
 from veche.app.media_engine import MediaEngine, MediaEngineError, MediaEngineUnavailable
 from veche.app.signal_messages import PROTOCOL_VERSION, SignalError
+from veche.domain.chat_rate import ChatRateLimit
 from veche.domain.model import VideoCodec
 from veche.domain.room import ChatEntry, Feed, FeedSource, RoomFull, RoomParticipant, RoomState
 from veche.domain.ticket import JoinTicket
@@ -54,6 +56,10 @@ def _chat_json(c: ChatEntry) -> dict[str, Any]:
     return {"from": c.sender, "display_name": c.display_name, "text": c.text, "ts": c.ts}
 
 
+# What a participant over the chat rate limit is told (docs/protocol.md: `rate_limited`).
+RATE_LIMITED_MESSAGE = "You are sending messages too fast; wait a moment."
+
+
 def _engine_error(e: MediaEngineError) -> SignalError:
     if isinstance(e, MediaEngineUnavailable):
         return SignalError("media_unavailable", "The media server is restarting; you will be reconnected.")
@@ -74,6 +80,8 @@ class ConferenceRoom:
         bitrate_bps: int,
         chat_sink: ChatSink,
         video_codec: VideoCodec = VideoCodec.VP8,
+        chat_rate: ChatRateLimit | None = None,
+        clock_s: Callable[[], float] = time.monotonic,
     ) -> None:
         self.conference_id = conference_id
         self.name = name
@@ -83,6 +91,9 @@ class ConferenceRoom:
         self._bitrate = bitrate_bps
         self.video_codec = video_codec
         self._chat_sink = chat_sink
+        self._chat_rate = chat_rate if chat_rate is not None else ChatRateLimit()
+        # Seconds for the chat rate limit; replaceable (tests move time on without sleeping).
+        self.clock_s = clock_s
         self._connections: dict[str, ClientConnection] = {}
         # (subscriber participant id, feed) -> engine subscription id
         self._subscriptions: dict[tuple[str, int], int] = {}
@@ -134,6 +145,7 @@ class ConferenceRoom:
         if participant_id not in self.state.participants:
             return
         self._connections.pop(participant_id, None)
+        self._chat_rate.forget(participant_id)
         gone = self.state.remove(participant_id)
         for (subscriber, feed_id), sub in list(self._subscriptions.items()):
             if subscriber == participant_id:
@@ -254,6 +266,9 @@ class ConferenceRoom:
 
     async def chat(self, participant_id: str, text: str) -> None:
         participant = self._participant(participant_id)
+        if not self._chat_rate.allow(participant_id, self.clock_s()):
+            # Neither shown nor stored: a flood costs the others and the database nothing.
+            raise SignalError("rate_limited", RATE_LIMITED_MESSAGE)
         entry = ChatEntry(
             sender=participant_id,
             display_name=participant.display_name,

@@ -6,6 +6,7 @@ Secrets are never in the file itself: they are read from ``*_file`` paths (gener
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from veche.config.directory import DirectoryConfig
 from veche.config.janus import JanusConfig
 
 __all__ = [
+    "ChatConfig",
     "DatabaseConfig",
     "HttpConfig",
     "SecurityConfig",
@@ -38,6 +40,19 @@ class HttpConfig(BaseModel):
     port: int = Field(default=8080, ge=1, le=65535)
     # The URL people open (behind a proxy, with TLS). Defaults to http://<host>:<port>.
     public_url: str | None = None
+    # Reverse proxies (addresses or networks, e.g. "127.0.0.1", "10.0.0.0/8") whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. Empty: no caller's forwarding headers are believed.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"http.trusted_proxies: {value!r} is not an IP address or network") from None
+        return [value.strip() for value in values]
 
 
 class DatabaseConfig(BaseModel):
@@ -71,6 +86,11 @@ class SignalingConfig(BaseModel):
     room_bitrate_bps: int = Field(default=2_000_000, ge=64_000)
 
 
+class ChatConfig(BaseModel):
+    # Chat messages older than this are deleted by the base role (at most once an hour). 0: keep them forever.
+    retention_days: int = Field(default=90, ge=0, le=36_500)
+
+
 class VecheSettings(BaseSettings):
     """All settings. ``data_dir`` holds the SQLite file, generated secrets and Janus's generated config."""
 
@@ -81,6 +101,7 @@ class VecheSettings(BaseSettings):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     signaling: SignalingConfig = Field(default_factory=SignalingConfig)
+    chat: ChatConfig = Field(default_factory=ChatConfig)
     janus: JanusConfig = Field(default_factory=JanusConfig)
     bus: BusConfig = Field(default_factory=BusConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)

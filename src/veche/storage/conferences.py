@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -129,6 +129,13 @@ class ChatStore:
                     created_at=datetime.fromisoformat(entry.ts),
                 )
             )
+
+    async def delete_before(self, cutoff: datetime) -> int:
+        """Delete every chat message older than ``cutoff``, in one statement; how many went."""
+        cutoff = _aware(cutoff).astimezone(UTC)  # stored as UTC (SQLite keeps no offset: compare like with like)
+        async with self._sessions.begin() as session:
+            result = await session.execute(delete(ChatMessageRow).where(ChatMessageRow.created_at < cutoff))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     async def recent(self, conference_id: int, limit: int = 100) -> list[ChatEntry]:
         async with self._sessions() as session:

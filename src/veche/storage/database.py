@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import stat
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 __all__ = ["Database"]
@@ -16,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x76656368  # "vech"
+SQLITE_FILE_MODE = 0o600  # the database holds password hashes and session tokens: the owner only
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -35,7 +40,10 @@ class Database:
             kwargs = {"connect_args": {"timeout": 30}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if url.startswith("sqlite"):
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            path = _sqlite_path(url)
+            if path is not None:
+                _restrict_sqlite_files(path, create=True)
+            event.listen(self.engine.sync_engine, "connect", functools.partial(_sqlite_pragmas, path))
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def migrate(self) -> None:
@@ -51,9 +59,37 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+def _sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL; None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _restrict_sqlite_files(path: Path, *, create: bool) -> None:
+    """Make the database file (created empty if absent) and its WAL, shared-memory and journal files 0600.
+
+    SQLite creates its files 0644 (less the umask) and gives the -wal/-shm files the database file's mode, so
+    creating the database file 0600 first covers them; an existing looser file (an older Veche) is tightened here.
+    """
+    if create and path.parent.is_dir():
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, SQLITE_FILE_MODE))
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES)):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & ~SQLITE_FILE_MODE:
+            file.chmod(mode & SQLITE_FILE_MODE)
+            logger.info("restricted %s to mode %o", file, mode & SQLITE_FILE_MODE)
+
+
+def _sqlite_pragmas(path: Path | None, dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    if path is not None:
+        _restrict_sqlite_files(path, create=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response, WebSocket
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from veche import __version__
 from veche.container import Container
@@ -29,6 +30,24 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
 }
+# On HTML pages. Scripts and styles come only from /static (the templates have no inline ones; the client sets
+# style properties through the CSSOM, which CSP does not govern). Signaling may go to another app server of the
+# cluster (its signaling URL, see web/api/conferences.py), so connect-src allows ws:/wss: to any host. WebRTC media
+# is not governed by CSP.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self' ws: wss:",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -44,7 +63,8 @@ def create_app(container: Container) -> FastAPI:
         title="Veche",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # No Swagger UI / ReDoc pages: FastAPI loads them from a public CDN, which a closed network does not reach.
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -75,8 +95,16 @@ def create_app(container: Container) -> FastAPI:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if request.url.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    trusted_proxies = container.settings.http.trusted_proxies
+    if trusted_proxies:
+        # Outermost, so everything after it (the login throttle's address, the Secure cookie) sees the client's
+        # address and scheme as the proxy gave them; from any other caller the headers are ignored.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
 
     return app

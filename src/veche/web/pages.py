@@ -26,7 +26,9 @@ LOGIN_CSRF_COOKIE = "veche_login_csrf"
 
 
 def _secure(request: Request) -> bool:
-    return bool(request.app.state.container.settings.security.secure_cookies)
+    # HTTPS directly, or as a trusted proxy said (X-Forwarded-Proto, see web/app.py), or configured.
+    configured = bool(request.app.state.container.settings.security.secure_cookies)
+    return configured or request.url.scheme == "https"
 
 
 async def _page_user(request: Request) -> tuple[User, str] | None:
