@@ -148,8 +148,7 @@ class FakeMediaEngine(MediaEngine):
             raise MediaEngineError(f"publish feed {feed}: the offer is not an SDP")
         # The offer's first video codec, as Janus takes it when the room allows it (VP8 otherwise).
         offered = first_video_codec(offer_sdp)
-        allowed = {"vp8"} if state.video_codec is VideoCodec.VP8 else {"vp8", "vp9"}
-        if offered is not None and offered not in allowed:
+        if offered is not None and offered not in state.video_codec.accepted:
             raise MediaEngineError(f"publish feed {feed}: the room does not take {offered} video")
         self.publishers[(room, feed)] = FakePublisher(display, offer_sdp, scalability_mode)
         return PublishResult(answer_sdp=_sdp("answer", f"{room}/{feed}", offered or "vp8"), video_codec=offered)

@@ -20,6 +20,12 @@ class VideoCodec(enum.StrEnum):
     VP8 = "vp8"  # simulcast: three independent encodings (every browser and gateway decodes VP8)
     VP9 = "vp9"  # SVC (L3T3_KEY): one encoding with 3 spatial x 3 temporal layers
 
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        """The video codecs a room of this conference takes from publishers, in order of preference: a VP9
+        conference also takes VP8 from clients that cannot send VP9 (docs/protocol.md, "Video codecs")."""
+        return ("vp8",) if self is VideoCodec.VP8 else ("vp9", "vp8")
+
 
 class ConferenceAccess(enum.StrEnum):
     OPEN = "open"  # every user of the organisation may join

@@ -72,10 +72,6 @@ _ERROR_TEXT = {
 }
 
 
-# Janus's `videocodec` room option: the codecs publishers may use, in order of preference.
-_ROOM_VIDEOCODECS = {VideoCodec.VP8: "vp8", VideoCodec.VP9: "vp9,vp8"}
-
-
 class JanusMediaEngine(MediaEngine):
     """Drives Janus's VideoRoom plugin; runs Janus as a child unless ``config.ws_url`` is set."""
 
@@ -140,7 +136,7 @@ class JanusMediaEngine(MediaEngine):
                 "publishers": max_publishers,
                 "bitrate": bitrate_bps,
                 "audiocodec": "opus",
-                "videocodec": _ROOM_VIDEOCODECS[video_codec],
+                "videocodec": ",".join(video_codec.accepted),
                 "vp9_profile": "0",  # the profile every VP9 decoder has (Chromium also offers profile 2)
                 "notify_joining": False,
             }
