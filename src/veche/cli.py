@@ -1,4 +1,5 @@
-"""The `veche` command: `veche up`, `veche run ROLE`, `veche admin create-user`, `veche directory sync`."""
+"""The `veche` command: `veche up`, `veche run ROLE`, `veche admin create-user`, `veche directory sync`,
+`veche license keygen | issue | install`."""
 
 from __future__ import annotations
 
@@ -259,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     from veche.cli_directory import add_directory_commands
 
     add_directory_commands(sub, _settings)
+
+    from veche.cli_license import add_license_commands
+
+    add_license_commands(sub, _settings)
     return parser
 
 

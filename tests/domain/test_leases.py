@@ -14,7 +14,7 @@ def ledger(total: int | None, epoch: int = 1, reservations: dict[str, int] | Non
     return LeaseLedger(Pool.VIDEO, total, TERMS, epoch, dict(reservations or {}))
 
 
-def server(slots: int = 0) -> SeatLease:
+def server() -> SeatLease:
     return SeatLease(Pool.VIDEO, TERMS)
 
 
@@ -211,7 +211,7 @@ def test_random_joins_leaves_and_silences_never_admit_more_than_the_pool() -> No
                 renew(book, seats, s, now, region=regions[s])
         else:
             silent_until[s] = now + rng.choice([5.0, 50.0, 2000.0])
-        for name, other in servers.items():
+        for other in servers.values():
             ended = other.over_grace(now)
             for _ in range(ended):
                 other.release()

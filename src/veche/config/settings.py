@@ -22,6 +22,7 @@ from pydantic_settings import (
 from veche.config.cluster import BusConfig, ClusterConfig
 from veche.config.directory import DirectoryConfig
 from veche.config.janus import JanusConfig
+from veche.config.license import LicenseConfig
 
 __all__ = [
     "ChatConfig",
@@ -106,6 +107,7 @@ class VecheSettings(BaseSettings):
     bus: BusConfig = Field(default_factory=BusConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     directory: DirectoryConfig = Field(default_factory=DirectoryConfig)
+    license: LicenseConfig = Field(default_factory=LicenseConfig)
 
     @field_validator("data_dir")
     @classmethod
