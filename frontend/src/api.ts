@@ -48,6 +48,7 @@ export async function requestJoin(joinUrl: string, csrfToken: string, body: obje
     signaling_url: absoluteWebSocketUrl(answer.signaling_url, window.location.href),
     server_id: typeof answer.server_id === "string" ? answer.server_id : "",
     ticket: answer.ticket,
+    session: typeof answer.session === "string" ? answer.session : "",
     ice_servers: Array.isArray(answer.ice_servers) ? answer.ice_servers : [],
     client: answer.client ?? {},
   };

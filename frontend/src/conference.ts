@@ -204,6 +204,10 @@ export class Conference {
         this.setMic(false);
         showNotice(this.page, `${String(message.by ?? "A moderator")} muted your microphone.`);
         break;
+      case "session_ended":
+        this.end("left");
+        showEnded(this.page, String(message.message ?? "Your session ended."));
+        break;
       case "removed":
         this.end("removed");
         showEnded(this.page, `${String(message.by ?? "A moderator")} removed you from the conference.`);

@@ -21,7 +21,9 @@ function boot(): void {
     try {
       const answer = await requestJoin(joinUrl, csrf, body);
       page.guestForm.hidden = true;
-      const rejoin = (failedServer: string) => requestJoin(joinUrl, csrf, { ...body, failed_server: failedServer });
+      // Asked before every reconnection: a fresh ticket (they live two minutes) for the same participant session.
+      const rejoin = (failedServer: string) =>
+        requestJoin(joinUrl, csrf, { ...body, failed_server: failedServer, session: answer.session });
       conference = new Conference(page, answer, undefined, rejoin);
       conference.start();
     } catch (error) {

@@ -58,6 +58,8 @@ export interface JoinAnswer {
   /** The app server chosen for the conference; sent back as `failed_server` when it stops answering. */
   server_id: string;
   ticket: string;
+  /** This page's participant session: sent back when asking again, so a reconnect replaces the old connection. */
+  session: string;
   ice_servers: RTCIceServer[];
   /** Client defaults from the cluster's shared settings. */
   client: { video_max_height?: number; video_max_bitrate_bps?: number };

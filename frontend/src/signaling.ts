@@ -24,6 +24,9 @@ export class ConnectionLost extends Error {
   }
 }
 
+/** Close code after which the client reconnects with a new ticket (docs/protocol.md, "Close codes"). */
+export const CLOSE_ASK_AGAIN = 4010;
+
 /** The delay before reconnection attempt number `attempt` (0-based), in milliseconds. */
 export function backoffDelay(attempt: number): number {
   return Math.min(4000, 250 * 2 ** Math.max(0, attempt));
@@ -175,7 +178,8 @@ export class SignalingClient {
       },
       onClose: (code, reason) => {
         if (this.transport !== transport) return;
-        if (code >= 4000 && code < 5000) {
+        // 4010: the ticket is stale or expired (the conference moved): reconnect, asking for a new one first.
+        if (code >= 4000 && code < 5000 && code !== CLOSE_ASK_AGAIN) {
           this.stop();
           this.handlers.onRefused(code, reason);
           return;

@@ -6,8 +6,10 @@ import functools
 from collections.abc import Callable
 from datetime import timedelta
 
+from veche.app.license_seats import LicenseSeats
 from veche.app.media_engine import MediaEngine
 from veche.app.service import AppService
+from veche.base.account_watch import AccountWatch
 from veche.base.auth import AuthService
 from veche.base.chat_archive import ChatArchive
 from veche.base.conferences import ConferenceService
@@ -26,6 +28,8 @@ from veche.config.settings import VecheSettings, read_or_create_secret
 from veche.domain.clock import utc_now
 from veche.domain.directory import access_mask
 from veche.domain.login_throttle import LoginThrottle
+from veche.manager.license_file import InstalledLicense
+from veche.manager.license_pool import LicensePool
 from veche.manager.registry import ServerRegistry
 from veche.manager.server_admin import ServerAdmin
 from veche.node.agent import NodeState, ServerAgent, load_server_id
@@ -35,6 +39,7 @@ from veche.storage.conferences import ChatStore, ConferenceStore
 from veche.storage.database import Database
 from veche.storage.directory import DirectoryStore
 from veche.storage.directory_status import SyncStatusStore
+from veche.storage.licenses import LicenseStore
 from veche.storage.users import SessionStore, UserStore
 
 __all__ = ["Container", "ALL_ROLES"]
@@ -117,6 +122,10 @@ class Container:
         return PlacementJanitor(self.get_bus(), PlacementStore(self.get_database().sessions))
 
     @functools.cache  # noqa: B019
+    def get_account_watch(self) -> AccountWatch:
+        return AccountWatch(self.get_bus(), self.get_user_store())
+
+    @functools.cache  # noqa: B019
     def get_signaling_placement(self) -> SignalingPlacement:
         return SignalingPlacement(
             self.get_registry(), PlacementStore(self.get_database().sessions), self.get_bus(), utc_now
@@ -170,6 +179,32 @@ class Container:
             self.get_bus(),
             server_id=self.server_id,
             bitrate_bps=self.settings.signaling.room_bitrate_bps,
+            admission=self.get_license_seats(),
+        )
+
+    @functools.cache  # noqa: B019
+    def get_license_seats(self) -> LicenseSeats:
+        return LicenseSeats(
+            self.get_bus(),
+            server_id=self.server_id,
+            region=self.settings.cluster.region,
+            terms=self.settings.leases.terms(),
+        )
+
+    @functools.cache  # noqa: B019
+    def get_installed_license(self) -> InstalledLicense:
+        return InstalledLicense(self.settings.data_dir, self.settings.license.trusted_key_texts())
+
+    @functools.cache  # noqa: B019
+    def get_license_pool(self) -> LicensePool:
+        return LicensePool(
+            self.get_bus(),
+            LicenseStore(self.get_database().sessions),
+            self.get_installed_license(),
+            terms=self.settings.leases.terms(),
+            reservations=self.settings.leases.reserved(),
+            wall=utc_now,
+            today=lambda: utc_now().date(),
         )
 
     # -- directory (LDAP / AD sources, address book, presence) -------------------------------------------------
@@ -247,6 +282,7 @@ class Container:
         if "base" in self.roles:
             self.get_chat_archive()
             self.get_placement_janitor()
+            self.get_account_watch()
             self.get_presence()
             if self.settings.directory.sources:
                 self.get_directory_sync_requests().start()  # the console's "Sync now"
@@ -254,6 +290,7 @@ class Container:
                     self.get_directory_sync().start()
         if "manager" in self.roles:
             await self.get_server_admin().start()
+            await self.get_license_pool().start()
         if "web" in self.roles:
             self.get_signaling_placement()
             # Listen from the start: presence and ringing calls are rebuilt only from what the bus says.
@@ -264,6 +301,8 @@ class Container:
         if "app" in self.roles:
             app = self.get_app_service()
             await app.start()
+            self.get_license_seats().end_excess = app.end_excess
+            await self.get_license_seats().start()
             agent.app_figures = app.figures
             agent.engine_status = app.engine_status
             agent.on_settings(app.apply_settings)
@@ -275,6 +314,9 @@ class Container:
             await self.get_directory_sync().stop()
         if "app" in self.roles:
             await self.get_app_service().stop()
+            await self.get_license_seats().stop()
+        if "manager" in self.roles:
+            await self.get_license_pool().stop()
         await self.get_bus().close()
         if self.uses_database:
             await self.get_database().close()

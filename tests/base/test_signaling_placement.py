@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.eventually import eventually
 from veche.base.signaling_placement import PlacementJanitor, SignalingPlacement
 from veche.bus.inproc import InProcessBus
 from veche.bus.messages import ConferenceEnded, ServerHeartbeat
@@ -55,6 +56,8 @@ class Cluster:
                 max_participants=100,
             )
         )
+        # The registry stamps a heartbeat with its clock when it hears it: heard now, before the clock moves on.
+        await self.bus.wait_delivered()
 
 
 @pytest.fixture
@@ -122,6 +125,10 @@ async def test_an_ended_conference_is_placed_afresh(cluster: Cluster) -> None:
     assert (await cluster.placement.target_for(conference(1))).server_id == "a"
     await cluster.beat("a", participants=90)
     await cluster.bus.publish(ConferenceEnded(server_id="b", conference_id=1))  # not where it runs: ignored
+    await cluster.bus.wait_delivered()
     assert (await cluster.placement.target_for(conference(1))).server_id == "a"
     await cluster.bus.publish(ConferenceEnded(server_id="a", conference_id=1))
+    await eventually(
+        lambda: cluster.store.get(1), lambda placed: placed is None, timeout=5, interval=0.01, what="forgotten"
+    )
     assert (await cluster.placement.target_for(conference(1))).server_id == "b"

@@ -75,6 +75,7 @@ async def test_archive_purges_at_most_once_an_hour(database: Database) -> None:
         await bus.publish(
             ChatPosted(conference_id=conf, sender="p1", display_name="Owner", text=text, ts=at.isoformat())
         )
+        await bus.wait_delivered()  # stored, and purged or not, while the archive's clock says ``at``
 
     await store.add(conf, _entry("ancient", NOW - timedelta(days=200)))
     await post("first", NOW)  # the first message since start purges
@@ -97,5 +98,6 @@ async def test_retention_off_keeps_everything(database: Database) -> None:
     archive = ChatArchive(bus, store, retention=None, clock=lambda: NOW)
     await store.add(conf, _entry("ancient", NOW - timedelta(days=20 * 365)))
     await bus.publish(ChatPosted(conference_id=conf, sender="p1", display_name="Owner", text="hi", ts=NOW.isoformat()))
+    await bus.wait_delivered()
     assert await archive.purge(NOW) == 0
     assert [m.text for m in await archive.history(conf)] == ["ancient", "hi"]

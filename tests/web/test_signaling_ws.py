@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from starlette.testclient import WebSocketTestSession
 
+from tests.support.eventually import eventually
 from tests.web.conftest import Api
 
 
@@ -21,6 +23,17 @@ def joined(api: Api, ticket: str) -> Iterator[tuple[WebSocketTestSession, dict[s
 
 def ticket(api: Api, conf_id: int, token: str) -> str:
     return str(api.call("POST", f"/conferences/{conf_id}/join", token).json()["ticket"])
+
+
+def stored_texts(api: Api, conference_id: int, count: int) -> list[str]:
+    """The archived chat once it holds ``count`` messages: the archive stores what the bus delivers, a moment later."""
+    history = api.container.get_chat_archive().history
+
+    async def probe() -> list[str]:
+        return [m.text for m in await history(conference_id)]
+
+    wait = partial(eventually, probe, lambda texts: len(texts) >= count, timeout=10, interval=0.02, what="the archive")
+    return api.client.portal.call(wait)  # type: ignore[union-attr, no-any-return]
 
 
 def until(ws: WebSocketTestSession, type_: str) -> dict[str, Any]:
@@ -56,8 +69,7 @@ def test_publish_subscribe_chat_between_two(api: Api) -> None:
             message = until(a, "chat")["message"]
             assert message["text"] == "Привет!" and message["display_name"] == "Boris"
         assert until(a, "participant_left")["participant"] == hello_b["participant"]
-    history = api.client.portal.call(api.container.get_chat_archive().history, conf["id"])  # type: ignore[union-attr]
-    assert [m.text for m in history] == ["Привет!"]
+    assert stored_texts(api, conf["id"], 1) == ["Привет!"]
 
 
 def test_listener_cannot_publish_in_moderated(api: Api) -> None:

@@ -1,4 +1,8 @@
-"""One running conference on this app server: its participants' connections and their media in the engine."""
+"""One running conference on this app server: its participants (of any kind) and their media in the engine.
+
+Room logic raises :mod:`veche.domain.room_errors` and tells participants what happens with
+:mod:`veche.domain.room_events`; each edge (the WebSocket endpoint, a gateway) maps both to its protocol.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,45 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from veche.app.connection import ClientConnection
+from veche.app.admission import Admission, CountedAdmission, Seat
 from veche.app.media_engine import MediaEngine, MediaEngineError, MediaEngineUnavailable
-from veche.app.signal_messages import PROTOCOL_VERSION, SignalError
+from veche.app.room_member import RoomMember
 from veche.domain.chat_rate import ChatRateLimit
 from veche.domain.model import VideoCodec
-from veche.domain.room import ChatEntry, Feed, FeedSource, RoomFull, RoomParticipant, RoomState
+from veche.domain.room import ChatEntry, Feed, FeedSource, ParticipantKind, RoomFull, RoomParticipant, RoomState
+from veche.domain.room_errors import (
+    ConferenceFull,
+    MediaFailed,
+    MediaUnavailable,
+    NotAllowed,
+    NotJoined,
+    ParticipantBanned,
+    RoomError,
+    RoomRateLimited,
+    StaleTicket,
+    UnknownFeed,
+    UnknownParticipant,
+)
+from veche.domain.room_events import (
+    ChatSaid,
+    FeedPublished,
+    FeedUnpublished,
+    ForceMuted,
+    MediaPlan,
+    MediaReset,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    ParticipantView,
+    Removed,
+    RoomEvent,
+    RoomSnapshot,
+    SessionEnded,
+)
 from veche.domain.ticket import JoinTicket
 
-__all__ = ["ConferenceRoom"]
+__all__ = ["ConferenceRoom", "RemovedParticipant"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,41 +61,27 @@ def _new_id() -> int:
     return secrets.randbits(52) | 1
 
 
-def _participant_json(p: RoomParticipant) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "display_name": p.display_name,
-        "guest": p.guest,
-        "role": p.role.value,
-        "audio": p.audio,
-        "video": p.video,
-        "force_muted": p.force_muted,
-    }
-
-
-def _feed_json(f: Feed) -> dict[str, Any]:
-    return {"feed": f.feed, "participant": f.participant, "source": f.source.value, "video_codec": f.video_codec}
-
-
 # The VP9 layers a camera sends: 3 spatial (1/4, 1/2, full size) x 3 temporal, with keyframes per layer
 # (Chromium's L3T3_KEY), so a viewer switched to another spatial layer only needs that layer's keyframe.
 SVC_SCALABILITY_MODE = "L3T3_KEY"
 # Why a VP8-only client is told it will not see VP9 video (docs/protocol.md: `media.fallback`).
 VP9_UNSUPPORTED = "vp9_unsupported"
 
-
-def _chat_json(c: ChatEntry) -> dict[str, Any]:
-    return {"from": c.sender, "display_name": c.display_name, "text": c.text, "ts": c.ts}
-
-
 # What a participant over the chat rate limit is told (docs/protocol.md: `rate_limited`).
 RATE_LIMITED_MESSAGE = "You are sending messages too fast; wait a moment."
 
 
-def _engine_error(e: MediaEngineError) -> SignalError:
+def _engine_error(e: MediaEngineError) -> RoomError:
     if isinstance(e, MediaEngineUnavailable):
-        return SignalError("media_unavailable", "The media server is restarting; you will be reconnected.")
-    return SignalError("media_error", str(e))
+        return MediaUnavailable("The media server is restarting; you will be reconnected.")
+    return MediaFailed(str(e))
+
+
+class RemovedParticipant:
+    """Someone a moderator removed: kept out of this conference until a moderator lets him back."""
+
+    def __init__(self, identity: str, display_name: str, by: str) -> None:
+        self.identity, self.display_name, self.by = identity, display_name, by
 
 
 class ConferenceRoom:
@@ -81,6 +99,9 @@ class ConferenceRoom:
         chat_sink: ChatSink,
         video_codec: VideoCodec = VideoCodec.VP8,
         chat_rate: ChatRateLimit | None = None,
+        admission: Admission | None = None,
+        epoch: int = 0,
+        on_left: Callable[[ConferenceRoom, RoomParticipant], None] | None = None,
         clock_s: Callable[[], float] = time.monotonic,
     ) -> None:
         self.conference_id = conference_id
@@ -92,59 +113,95 @@ class ConferenceRoom:
         self.video_codec = video_codec
         self._chat_sink = chat_sink
         self._chat_rate = chat_rate if chat_rate is not None else ChatRateLimit()
+        self._admission = admission if admission is not None else CountedAdmission()
+        # The placement epoch this room runs under: tickets of an older placement are stale here.
+        self.epoch = epoch
+        self._on_left = on_left
         # Seconds for the chat rate limit; replaceable (tests move time on without sleeping).
         self.clock_s = clock_s
-        self._connections: dict[str, ClientConnection] = {}
+        self._members: dict[str, RoomMember] = {}
+        self._seats: dict[str, Seat] = {}
+        self._sessions: dict[str, str] = {}  # "identity session" -> participant id
+        self.removed: dict[str, RemovedParticipant] = {}  # identity -> who removed him
         # (subscriber participant id, feed) -> engine subscription id
         self._subscriptions: dict[tuple[str, int], int] = {}
 
     # -- membership -------------------------------------------------------------------------------------------
 
-    def join(
+    async def join(
         self,
         ticket: JoinTicket,
-        connection: ClientConnection,
-        request_id: int | None = None,
+        member: RoomMember,
         *,
         video_codecs: frozenset[str] | None = None,
-    ) -> RoomParticipant:
+        kind: ParticipantKind = ParticipantKind.BROWSER,
+    ) -> RoomSnapshot:
+        """Admit one participant: the conference's rules, then a license seat. Raises a :class:`RoomError`."""
+        if ticket.epoch < self.epoch:
+            raise StaleTicket("The conference has moved since this ticket was issued; asking for a new one.")
+        self.epoch = max(self.epoch, ticket.epoch)
+        if ticket.identity in self.removed:
+            raise ParticipantBanned()
+        session_key = f"{ticket.identity} {ticket.session}" if ticket.session else ""
+        replaced = self._sessions.get(session_key) if session_key else None
+        if replaced is not None:
+            # The same participant reconnecting (or his ticket used twice): the newer connection wins, never both.
+            old = self._members.get(replaced)
+            if old is not None:
+                old.deliver(SessionEnded("replaced", "You joined this conference from another connection."))
+                old.disconnect("replaced")
+            await self.leave(replaced)
+        if len(self.state.participants) >= self.state.max_participants:
+            raise ConferenceFull(f"The conference is full ({self.state.max_participants} participants).")
+        seat = await self._admission.admit(ticket.identity, kind, ticket.guest)
         participant = RoomParticipant(
             id=secrets.token_hex(8),
             identity=ticket.identity,
             display_name=ticket.display_name,
             role=ticket.role,
             guest=ticket.guest,
+            kind=kind,
+            session=ticket.session,
+            sign_in=ticket.sign_in,
         )
         if video_codecs is not None:
             participant.video_codecs = video_codecs
         try:
             self.state.add(participant)
-        except RoomFull as e:
-            raise SignalError("conference_full", str(e)) from e
-        self._connections[participant.id] = connection
-        connection.send(
-            {
-                **({"id": request_id} if request_id is not None else {}),
-                "type": "joined",
-                "v": PROTOCOL_VERSION,
-                "participant": participant.id,
-                "conference": {"id": self.conference_id, "name": self.name, "type": self.type},
-                "role": participant.role.value,
-                "can_publish": participant.can_publish,
-                "participants": [_participant_json(p) for p in self.state.participants.values()],
-                "feeds": [_feed_json(f) for f in self.state.feeds.values()],
-                "chat": [_chat_json(c) for c in self.state.chat],
-                "media": self._media_json(participant),
-            }
+        except RoomFull as e:  # filled while the seat was being leased
+            seat.release()
+            raise ConferenceFull(str(e)) from e
+        self._members[participant.id] = member
+        self._seats[participant.id] = seat
+        if session_key:
+            self._sessions[session_key] = participant.id
+        snapshot = RoomSnapshot(
+            conference_id=self.conference_id,
+            name=self.name,
+            type=self.type,
+            you=ParticipantView.of(participant),
+            participants=tuple(ParticipantView.of(p) for p in self.state.participants.values()),
+            feeds=tuple(self.state.feeds.values()),
+            chat=tuple(self.state.chat),
+            media=self._media_plan(participant),
         )
-        self._broadcast({"type": "participant_joined", "participant": _participant_json(participant)}, participant.id)
-        logger.info("conference %s: %s joined (%s)", self.conference_id, participant.id, participant.role.value)
-        return participant
+        self._broadcast(ParticipantJoined(ParticipantView.of(participant)), participant.id)
+        logger.info(
+            "conference %s: %s joined (%s, %s)", self.conference_id, participant.id, kind.value, participant.role.value
+        )
+        return snapshot
 
     async def leave(self, participant_id: str) -> None:
-        if participant_id not in self.state.participants:
+        participant = self.state.participants.get(participant_id)
+        if participant is None:
             return
-        self._connections.pop(participant_id, None)
+        self._members.pop(participant_id, None)
+        seat = self._seats.pop(participant_id, None)
+        if seat is not None:
+            seat.release()
+        session_key = f"{participant.identity} {participant.session}"
+        if participant.session and self._sessions.get(session_key) == participant_id:
+            del self._sessions[session_key]
         self._chat_rate.forget(participant_id)
         gone = self.state.remove(participant_id)
         for (subscriber, feed_id), sub in list(self._subscriptions.items()):
@@ -153,8 +210,28 @@ class ConferenceRoom:
                 await self._quietly(self._engine.unsubscribe(self.conference_id, sub))
         for feed in gone:
             await self._drop_feed(feed)
-        self._broadcast({"type": "participant_left", "participant": participant_id})
+        self._broadcast(ParticipantLeft(participant_id))
+        if self._on_left is not None:
+            self._on_left(self, participant)
         logger.info("conference %s: %s left", self.conference_id, participant_id)
+
+    async def end_sessions(self, identity: str, code: str, message: str, *, sign_in: str = "") -> int:
+        """End the connections of ``identity`` here (all, or those of one ``sign_in``); how many ended."""
+        ids = [
+            p.id
+            for p in self.state.participants.values()
+            if p.identity == identity and (not sign_in or p.sign_in == sign_in)
+        ]
+        for participant_id in ids:
+            member = self._members.get(participant_id)
+            if member is not None:
+                member.deliver(SessionEnded(code, message))
+                member.disconnect(code)
+            await self.leave(participant_id)
+        return len(ids)
+
+    def identities(self) -> set[str]:
+        return {p.identity for p in self.state.participants.values()}
 
     @property
     def empty(self) -> bool:
@@ -162,19 +239,18 @@ class ConferenceRoom:
 
     # -- media ------------------------------------------------------------------------------------------------
 
-    def _media_json(self, participant: RoomParticipant) -> dict[str, Any]:
+    def _media_plan(self, participant: RoomParticipant) -> MediaPlan:
         """How this participant should send video here, and whether he will miss some (VP9 he cannot decode)."""
         if self.video_codec is VideoCodec.VP9 and "vp9" in participant.video_codecs:
-            return {"video_codec": "vp9", "scalability_mode": SVC_SCALABILITY_MODE, "fallback": None}
-        fallback = VP9_UNSUPPORTED if self.video_codec is VideoCodec.VP9 else None
-        return {"video_codec": "vp8", "scalability_mode": None, "fallback": fallback}
+            return MediaPlan("vp9", SVC_SCALABILITY_MODE)
+        return MediaPlan("vp8", None, VP9_UNSUPPORTED if self.video_codec is VideoCodec.VP9 else None)
 
     async def publish(
         self, participant_id: str, source: FeedSource, sdp: str, *, scalability_mode: str | None = None
     ) -> tuple[int, str]:
         participant = self._participant(participant_id)
         if not participant.can_publish:
-            raise SignalError("not_allowed", "In this moderated conference only speakers may publish.")
+            raise NotAllowed("In this moderated conference only speakers may publish.")
         old = self.state.feed_of(participant_id, source)
         if old is not None:
             self.state.remove_feed(old.feed)
@@ -196,10 +272,10 @@ class ConferenceRoom:
             raise _engine_error(e) from e
         if participant_id not in self.state.participants:  # left while we were publishing
             await self._quietly(self._engine.unpublish(self.conference_id, feed_id))
-            raise SignalError("not_joined", "You left the conference.")
+            raise NotJoined("You left the conference.")
         feed = Feed(feed=feed_id, participant=participant_id, source=source, video_codec=result.video_codec)
         self.state.add_feed(feed)
-        self._broadcast({"type": "feed_added", "feed": _feed_json(feed)}, participant_id)
+        self._broadcast(FeedPublished(feed), participant_id)
         return feed_id, result.answer_sdp
 
     async def unpublish(self, participant_id: str, source: FeedSource) -> None:
@@ -214,7 +290,7 @@ class ConferenceRoom:
         participant = self._participant(participant_id)
         feed = self.state.feeds.get(feed_id)
         if feed is None:
-            raise SignalError("unknown_feed", f"Feed {feed_id} is not published in this conference.")
+            raise UnknownFeed(f"Feed {feed_id} is not published in this conference.")
         withheld = None
         if feed.video_codec is not None and feed.video_codec not in participant.video_codecs:
             withheld = f"{feed.video_codec}_unsupported"
@@ -262,13 +338,13 @@ class ConferenceRoom:
                     self._engine.set_feed_muted(self.conference_id, camera.feed, audio=False, video=None)
                 )
         participant.audio, participant.video = audio, video
-        self._broadcast({"type": "participant_updated", "participant": _participant_json(participant)})
+        self._broadcast(ParticipantUpdated(ParticipantView.of(participant)))
 
     async def chat(self, participant_id: str, text: str) -> None:
         participant = self._participant(participant_id)
         if not self._chat_rate.allow(participant_id, self.clock_s()):
             # Neither shown nor stored: a flood costs the others and the database nothing.
-            raise SignalError("rate_limited", RATE_LIMITED_MESSAGE)
+            raise RoomRateLimited(RATE_LIMITED_MESSAGE)
         entry = ChatEntry(
             sender=participant_id,
             display_name=participant.display_name,
@@ -276,17 +352,25 @@ class ConferenceRoom:
             ts=datetime.now(UTC).isoformat(timespec="milliseconds"),
         )
         self.state.chat.append(entry)
-        self._broadcast({"type": "chat", "message": _chat_json(entry)})
+        self._broadcast(ChatSaid(entry))
         try:
             await self._chat_sink(self.conference_id, entry)
         except Exception:
             logger.exception("conference %s: storing a chat message failed", self.conference_id)
 
     async def moderate(self, moderator_name: str, target_id: str, action: str) -> None:
-        """Mute or remove ``target_id``. The caller has checked the moderator's right to do so."""
+        """Mute or remove ``target_id``, or let a removed identity back ("readmit", ``target_id`` is the identity).
+
+        The caller has checked the moderator's right to do so.
+        """
+        if action == "readmit":
+            if self.removed.pop(target_id, None) is None:
+                raise UnknownParticipant("Nobody by that name was removed from this conference.")
+            logger.info("conference %s: %s let %s back in", self.conference_id, moderator_name, target_id)
+            return
         target = self.state.participants.get(target_id)
         if target is None:
-            raise SignalError("unknown_participant", f"Participant {target_id} is not in this conference.")
+            raise UnknownParticipant(f"Participant {target_id} is not in this conference.")
         if action == "mute":
             target.force_muted, target.audio = True, False
             camera = self.state.feed_of(target_id, FeedSource.CAMERA)
@@ -295,21 +379,22 @@ class ConferenceRoom:
                     await self._engine.set_feed_muted(self.conference_id, camera.feed, audio=True, video=None)
                 except MediaEngineError as e:
                     raise _engine_error(e) from e
-            self._send(target_id, {"type": "force_muted", "by": moderator_name})
-            self._broadcast({"type": "participant_updated", "participant": _participant_json(target)})
+            self._send(target_id, ForceMuted(moderator_name))
+            self._broadcast(ParticipantUpdated(ParticipantView.of(target)))
         elif action == "remove":
-            connection = self._connections.get(target_id)
-            if connection is not None:
-                connection.send({"type": "removed", "by": moderator_name})
-                connection.close_soon(4001, "removed by a moderator")
+            self.removed[target.identity] = RemovedParticipant(target.identity, target.display_name, moderator_name)
+            member = self._members.get(target_id)
+            if member is not None:
+                member.deliver(Removed(moderator_name))
+                member.disconnect("removed")
             await self.leave(target_id)
         else:
-            raise SignalError("bad_request", f"Unknown moderation action {action!r}.")
+            raise NotAllowed(f"Unknown moderation action {action!r}.")
 
     def moderator_name(self, participant_id: str) -> str:
         participant = self._participant(participant_id)
         if not participant.can_moderate:
-            raise SignalError("not_allowed", "Only the owner and moderators may moderate this conference.")
+            raise NotAllowed("Only the owner and moderators may moderate this conference.")
         return participant.display_name
 
     # -- engine restart ---------------------------------------------------------------------------------------
@@ -318,10 +403,13 @@ class ConferenceRoom:
         """Everything in the engine is gone: forget feeds and subscriptions and tell clients to publish again."""
         self.state.feeds.clear()
         self._subscriptions.clear()
-        for connection in self._connections.values():
-            connection.send({"type": "media_reset"})
+        self._broadcast(MediaReset())
 
     async def close(self) -> None:
+        """The room ends (its last participant left, or the server stops): every seat goes back."""
+        for seat in self._seats.values():
+            seat.release()
+        self._seats.clear()
         await self._quietly(self._engine.destroy_room(self.conference_id))
 
     # -- internals --------------------------------------------------------------------------------------------
@@ -329,14 +417,14 @@ class ConferenceRoom:
     def _participant(self, participant_id: str) -> RoomParticipant:
         participant = self.state.participants.get(participant_id)
         if participant is None:
-            raise SignalError("not_joined", "You are not in this conference.")
+            raise NotJoined("You are not in this conference.")
         return participant
 
     def _subscription(self, participant_id: str, feed_id: int) -> int:
         self._participant(participant_id)
         sub = self._subscriptions.get((participant_id, feed_id))
         if sub is None:
-            raise SignalError("unknown_feed", f"You are not subscribed to feed {feed_id}.")
+            raise UnknownFeed(f"You are not subscribed to feed {feed_id}.")
         return sub
 
     async def _drop_feed(self, feed: Feed) -> None:
@@ -346,17 +434,17 @@ class ConferenceRoom:
                 del self._subscriptions[(subscriber, feed_id)]
                 await self._quietly(self._engine.unsubscribe(self.conference_id, sub))
         await self._quietly(self._engine.unpublish(self.conference_id, feed.feed))
-        self._broadcast({"type": "feed_removed", "feed": feed.feed})
+        self._broadcast(FeedUnpublished(feed.feed))
 
-    def _send(self, participant_id: str, message: dict[str, Any]) -> None:
-        connection = self._connections.get(participant_id)
-        if connection is not None:
-            connection.send(message)
+    def _send(self, participant_id: str, event: RoomEvent) -> None:
+        member = self._members.get(participant_id)
+        if member is not None:
+            member.deliver(event)
 
-    def _broadcast(self, message: dict[str, Any], except_id: str | None = None) -> None:
-        for participant_id, connection in self._connections.items():
+    def _broadcast(self, event: RoomEvent, except_id: str | None = None) -> None:
+        for participant_id, member in list(self._members.items()):
             if participant_id != except_id:
-                connection.send(message)
+                member.deliver(event)
 
     async def _quietly(self, call: Awaitable[None]) -> None:
         try:
@@ -364,5 +452,5 @@ class ConferenceRoom:
         except MediaEngineError as e:
             logger.debug("conference %s: engine cleanup failed: %s", self.conference_id, e)
 
-    def live_participants(self) -> list[dict[str, Any]]:
-        return [_participant_json(p) for p in self.state.participants.values()]
+    def live_participants(self) -> list[ParticipantView]:
+        return [ParticipantView.of(p) for p in self.state.participants.values()]

@@ -112,7 +112,7 @@ class Chat(_Message):
 class Moderate(_Message):
     type: Literal["moderate"]
     participant: str
-    action: Literal["mute", "remove"]
+    action: Literal["mute", "remove", "readmit"]
 
 
 class Leave(_Message):

@@ -30,7 +30,9 @@ from veche.app.signal_messages import (
     Unsubscribe,
     parse_client_message,
 )
+from veche.app.ws_member import CLOSE_CODES, WebSocketMember, joined_message
 from veche.domain.room import FeedSource
+from veche.domain.room_errors import RoomError, StaleTicket
 from veche.domain.ticket import TicketError, decode_ticket
 
 __all__ = ["serve_signaling"]
@@ -77,10 +79,14 @@ async def serve_signaling(
                 if request_id is not None:
                     connection.send({**reply, "id": request_id})
             except SignalError as e:
-                connection.send(_error(e, request_id if request_id is not None else e.request_id))
-    except SignalError as e:
-        connection.send(_error(e, e.request_id))
-        connection.close_soon(4000, e.code)
+                connection.send(_error(e.code, e.message, request_id if request_id is not None else e.request_id))
+            except RoomError as e:
+                connection.send(_error(e.code, e.message, request_id))
+    except _JoinRefused as e:
+        connection.send(_error(e.code, e.message, e.request_id))
+        # A stale or expired ticket is not the participant's fault: the client asks for a new one (4010).
+        close, _ = CLOSE_CODES.get(e.code, (4000, e.code))
+        connection.close_soon(close, e.code)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
@@ -91,32 +97,48 @@ async def serve_signaling(
             await connection.aclose()
 
 
+class _JoinRefused(Exception):
+    def __init__(self, code: str, message: str, request_id: int | None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.request_id = code, message, request_id
+
+
 async def _join(
     websocket: WebSocket, connection: ClientConnection, service: AppService, key: bytes, slot: PendingSlot
 ) -> tuple[ConferenceRoom, str]:
     try:
-        raw = await asyncio.wait_for(_receive(websocket), JOIN_TIMEOUT_S)
-    except TimeoutError as e:
-        raise SignalError("bad_request", "The first message must be `join`, within 10 s.") from e
-    request_id, message = parse_client_message(raw)
+        try:
+            raw = await asyncio.wait_for(_receive(websocket), JOIN_TIMEOUT_S)
+        except TimeoutError as e:
+            raise SignalError("bad_request", "The first message must be `join`, within 10 s.") from e
+        request_id, message = parse_client_message(raw)
+    except SignalError as e:
+        raise _JoinRefused(e.code, e.message, e.request_id) from e
     if not isinstance(message, Join):
-        raise SignalError("not_joined", "The first message must be `join`.", request_id)
+        raise _JoinRefused("not_joined", "The first message must be `join`.", request_id)
     if message.v != PROTOCOL_VERSION:
-        raise SignalError("unsupported_version", f"This server speaks protocol version {PROTOCOL_VERSION}.", request_id)
+        raise _JoinRefused(
+            "unsupported_version", f"This server speaks protocol version {PROTOCOL_VERSION}.", request_id
+        )
     try:
         ticket = decode_ticket(message.ticket, key, time.time())
     except TicketError as e:
-        raise SignalError(e.code, str(e), request_id) from e
+        raise _JoinRefused(e.code, str(e), request_id) from e
     slot.release()  # a valid ticket: no longer counted against the address, whatever the room answers
+    if ticket.server_id and ticket.server_id != service.server_id:
+        raise _JoinRefused(
+            StaleTicket.code, "This ticket is for another app server: the conference has moved.", request_id
+        )
     room = service.room_for(ticket)
     try:
         codecs = frozenset(message.video_codecs) if message.video_codecs is not None else None
-        participant = room.join(ticket, connection, request_id, video_codecs=codecs)
-    except SignalError as e:
-        e.request_id = request_id
-        raise
-    await service.joined(room, participant.id, participant.identity)
-    return room, participant.id
+        snapshot = await room.join(ticket, WebSocketMember(connection), video_codecs=codecs)
+    except RoomError as e:
+        await service.forget_if_empty(room)
+        raise _JoinRefused(e.code, e.message, request_id) from e
+    connection.send(joined_message(snapshot, request_id))
+    await service.joined(room, snapshot.you.id, ticket.identity)
+    return room, snapshot.you.id
 
 
 def _pending_joins(websocket: WebSocket) -> PendingJoins:
@@ -171,8 +193,8 @@ async def _dispatch(room: ConferenceRoom, me: str, message: ClientMessage) -> di
     return {"type": "ok"}
 
 
-def _error(e: SignalError, request_id: int | None) -> dict[str, object]:
-    error: dict[str, object] = {"type": "error", "code": e.code, "message": e.message}
+def _error(code: str, message: str, request_id: int | None) -> dict[str, object]:
+    error: dict[str, object] = {"type": "error", "code": code, "message": message}
     if request_id is not None:
         error["id"] = request_id
     return error

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from veche.domain.admission import ParticipantRole, admit_guest, admit_user, may_see
 from veche.domain.clock import Clock
@@ -13,7 +14,7 @@ from veche.domain.ticket import TICKET_LIFETIME_S, JoinTicket, encode_ticket
 from veche.storage.conferences import ConferenceStore
 from veche.storage.users import UserStore
 
-__all__ = ["ConferenceService", "NewConference"]
+__all__ = ["ConferenceService", "NewConference", "sign_in_digest"]
 
 MAX_PARTICIPANTS_LIMIT = 1000
 
@@ -29,6 +30,11 @@ class NewConference:
     moderators: frozenset[int] = frozenset()
     owner_id: int | None = None  # admins may create on behalf of someone
     video_codec: VideoCodec | None = None  # None: the cluster's default
+
+
+def sign_in_digest(session_token: str) -> str:
+    """Names a sign-in in tickets and bus messages without revealing its token."""
+    return hashlib.sha256(b"sign-in:" + session_token.encode()).hexdigest()[:24]
 
 
 class ConferenceService:
@@ -88,23 +94,34 @@ class ConferenceService:
             raise NotFound("This invite link is not valid (the conference may have been deleted).")
         return conference
 
-    async def ticket_for_user(self, conference_id: int, user: User) -> tuple[Conference, str]:
+    async def ticket_for_user(
+        self, conference_id: int, user: User, *, sign_in_token: str = ""
+    ) -> tuple[Conference, JoinTicket]:
+        """The conference and an unsealed ticket (:meth:`seal` names the server, once placement chose one)."""
         conference = await self._conferences.get(conference_id)
         if conference is None:
             raise NotFound(f"Conference {conference_id} does not exist.")
         role = admit_user(conference, user)
-        return conference, self._ticket(conference, f"user:{user.id}", user.display_name, role)
+        ticket = self._ticket(conference, f"user:{user.id}", user.display_name, role)
+        return conference, replace(ticket, sign_in=sign_in_digest(sign_in_token) if sign_in_token else "")
 
-    async def ticket_for_guest(self, code: str, display_name: str) -> tuple[Conference, str]:
+    async def ticket_for_guest(self, code: str, display_name: str, guest_key: str) -> tuple[Conference, JoinTicket]:
+        """``guest_key`` is the guest's browser's own secret (a cookie): the same browser is the same guest, so a
+        guest a moderator removed stays out, and his reconnects replace his connection."""
         name = display_name.strip()
         if not name or len(name) > 64:
             raise InvalidInput("Enter a display name of 1–64 characters.")
         conference = await self.by_invite(code)
         role = admit_guest(conference)
-        return conference, self._ticket(conference, f"guest:{secrets.token_hex(8)}", name, role)
+        identity = "guest:" + hashlib.sha256(f"{conference.id}:{guest_key}".encode()).hexdigest()[:16]
+        return conference, self._ticket(conference, identity, name, role)
 
-    def _ticket(self, conference: Conference, identity: str, display_name: str, role: ParticipantRole) -> str:
-        ticket = JoinTicket(
+    def seal(self, ticket: JoinTicket, *, server_id: str, epoch: int, session: str) -> str:
+        """The signed ticket for the server the conference is placed on, for one participant session."""
+        return encode_ticket(replace(ticket, server_id=server_id, epoch=epoch, session=session), self._key)
+
+    def _ticket(self, conference: Conference, identity: str, display_name: str, role: ParticipantRole) -> JoinTicket:
+        return JoinTicket(
             conference_id=conference.id,
             conference_name=conference.name,
             conference_type=conference.type.value,
@@ -115,4 +132,3 @@ class ConferenceService:
             video_codec=conference.video_codec.value if conference.video_codec is not None else "",
             expires_at=int(self._clock().timestamp()) + TICKET_LIFETIME_S,
         )
-        return encode_ticket(ticket, self._key)

@@ -57,6 +57,7 @@ class PlacementJanitor:
 class SignalingTarget:
     server_id: str
     signaling_url: str  # "" = the same origin as the web pages
+    epoch: int = 0  # the leg's placement epoch, named in the join ticket
 
 
 class SignalingPlacement:
@@ -75,12 +76,17 @@ class SignalingPlacement:
         self._clock_s = clock_s
         self._recent: list[tuple[float, str, int]] = []  # (placed at, server, expected participants)
 
+    async def server_of(self, conference_id: int) -> str | None:
+        """The app server a running conference is on (commands about it go there, not to everyone)."""
+        current = await self._store.get(conference_id)
+        return current.server_id if current is not None else None
+
     async def target_for(
         self, conference: Conference, *, region: str | None = None, failed_server: str | None = None
     ) -> SignalingTarget:
         current = await self._store.get(conference.id)
         if current is not None and await self._usable(current, failed_server):
-            return SignalingTarget(current.server_id, current.signaling_url)
+            return SignalingTarget(current.server_id, current.signaling_url, current.epoch)
         excluded = {current.server_id} if current is not None else set()
         expected = min(conference.max_participants, DEFAULT_EXPECTED)
         costs = PlacementCosts()
@@ -104,7 +110,7 @@ class SignalingPlacement:
         url = view.heartbeat.signaling_url if view else ""
         placed = await self._store.place(
             Placement(conference.id, chosen.server_id, url),
-            replacing=current.server_id if current else None,
+            replacing=current,
             now=self._clock(),
         )
         self._recent.append((self._clock_s(), placed.server_id, expected))
@@ -120,7 +126,7 @@ class SignalingPlacement:
         )
         if current is not None:
             logger.warning("conference %s moved from %s to %s", conference.id, current.server_id, placed.server_id)
-        return SignalingTarget(placed.server_id, placed.signaling_url)
+        return SignalingTarget(placed.server_id, placed.signaling_url, placed.epoch)
 
     def _with_recent_placements(self, snapshots: list[ServerSnapshot]) -> list[ServerSnapshot]:
         now = self._clock_s()

@@ -1,27 +1,30 @@
 """How bus messages look on the wire: JSON of the pydantic model inside a small versioned envelope.
 
 A message travels as ``{"subject": ..., "schema_version": ..., "body": {...}}``; ``subject`` is the class's
-own subject (never the addressed wire subject), so a receiver finds the class even for request replies,
-whose type the requester does not know in advance. A request handler that cannot answer sends a *fault*
-instead: ``{"fault": "declined" | "failed", "sender": ..., "detail": ...}``. Pure: no I/O.
+own subject (never the addressed wire subject), so a requester checks that a reply is of the class its request
+declares. A request handler that cannot answer sends a *fault* instead:
+``{"fault": "declined" | "failed", "sender": ..., "detail": ...}``. A message addressed to one server travels
+on ``<subject>.to.<server_id>`` (:func:`addressed_subject`). Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from veche.bus.base import BusError
-from veche.bus.messages import BusMessage
+from veche.bus.base import BusError, UnexpectedReply, declared_reply
+from veche.bus.messages import BusMessage, BusRequest
 
 __all__ = [
     "Fault",
     "FaultKind",
     "MalformedMessage",
+    "addressed_subject",
     "decode_message",
     "decode_reply",
     "encode_fault",
@@ -32,6 +35,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BusMessage)
+R = TypeVar("R", bound=BusMessage)
+
+_SERVER_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class MalformedMessage(BusError):
@@ -57,6 +63,13 @@ class _Envelope(BaseModel):
     body: dict[str, Any]
 
 
+def addressed_subject(subject: str, server_id: str) -> str:
+    """The wire subject of ``subject`` addressed to one server."""
+    if not _SERVER_ID.fullmatch(server_id):
+        raise ValueError(f"Server id {server_id!r} cannot address a bus subject: use letters, digits, '-' or '_'.")
+    return f"{subject}.to.{server_id}"
+
+
 def encode_message(message: BusMessage) -> bytes:
     """The wire form of ``message``."""
     envelope = {
@@ -79,8 +92,11 @@ def decode_message(data: bytes, message_type: type[M]) -> M:
     return _validate(envelope, message_type)
 
 
-def decode_reply(data: bytes) -> BusMessage | Fault:
-    """Parse a request's reply: any known message class (found by its subject), or a :class:`Fault`."""
+def decode_reply(data: bytes, request_type: type[BusRequest[R]]) -> R | Fault:
+    """Parse the reply to a ``request_type``: the reply class it declares, or a :class:`Fault`.
+
+    Raises :class:`~veche.bus.base.UnexpectedReply` naming both classes when the reply is of another class.
+    """
     raw = _parse_json(data)
     if "fault" in raw:
         try:
@@ -88,7 +104,16 @@ def decode_reply(data: bytes) -> BusMessage | Fault:
         except ValidationError as exc:
             raise MalformedMessage(f"Malformed fault reply: {exc}") from exc
     envelope = _envelope_from(raw)
-    return _validate(envelope, message_class(envelope.subject))
+    expected = declared_reply(request_type)
+    if envelope.subject != expected.subject:
+        try:
+            got = f"{message_class(envelope.subject).__name__} ({envelope.subject})"
+        except MalformedMessage:
+            got = envelope.subject
+        raise UnexpectedReply(
+            f"{request_type.__name__} ({request_type.subject}) expects a {expected.__name__} reply, got {got}."
+        )
+    return _validate(envelope, expected)
 
 
 def message_class(subject: str) -> type[BusMessage]:

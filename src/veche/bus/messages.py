@@ -1,21 +1,29 @@
 """Every message that crosses the bus between roles: a declared, typed, versioned class.
 
-Events are published to everyone who listens; commands are requests answered by exactly one server.
+Events are published to everyone who listens; requests (:class:`BusRequest` subclasses) are answered by exactly
+one server, with the reply class each declares (``class Ping(BusRequest[CommandResult])``). The bus semantics
+are in :mod:`veche.bus.base`; the wire form in :mod:`veche.bus.envelope`.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import logging
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from veche.domain.shared_settings import SharedSettings
 
 __all__ = [
     "BusMessage",
+    "BusRequest",
     "ConferenceEnded",
     "Ping",
     "RegisterServer",
     "Registration",
-    "ServerCommand",
+    "RestartServer",
+    "ShutdownServer",
+    "UpdateServer",
     "ServerFigures",
     "SettingsChanged",
     "ChatPosted",
@@ -23,6 +31,7 @@ __all__ = [
     "EngineStatus",
     "ListParticipants",
     "LiveParticipant",
+    "RemovedEntry",
     "ModerateParticipant",
     "ParticipantJoined",
     "ParticipantLeft",
@@ -34,6 +43,8 @@ __all__ = [
     "StartDirectorySync",
 ]
 
+logger = logging.getLogger(__name__)
+
 
 class BusMessage(BaseModel):
     """Base of every bus message. ``subject`` names it on the wire; ``schema_version`` lets receivers evolve."""
@@ -41,6 +52,41 @@ class BusMessage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     subject: ClassVar[str]
     schema_version: ClassVar[int] = 1
+
+
+R = TypeVar("R", bound=BusMessage)
+
+
+class BusRequest(BusMessage, Generic[R]):
+    """Base of every request: ``class Ask(BusRequest[Answer])`` declares that handlers reply with an ``Answer``.
+
+    ``reply_type`` is filled in from that parameter, so the bus checks replies at run time and mypy types
+    :meth:`~veche.bus.base.Bus.request` by it.
+    """
+
+    reply_type: ClassVar[type[BusMessage]]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for base in cls.__mro__:
+            metadata = getattr(base, "__pydantic_generic_metadata__", None)
+            if metadata and metadata["origin"] is BusRequest and metadata["args"]:
+                reply = metadata["args"][0]
+                if isinstance(reply, type) and issubclass(reply, BusMessage):
+                    cls.reply_type = reply
+                break
+        if "subject" in cls.__dict__ and not hasattr(cls, "reply_type"):
+            raise TypeError(f"{cls.__name__} must declare its reply: subclass BusRequest[ReplyClass].")
+
+
+class CommandResult(BusMessage):
+    """The reply of a request that only says whether it worked: ``code`` names the failure, ``message`` says it."""
+
+    subject: ClassVar[str] = "veche.command.result"
+    ok: bool
+    code: str = ""
+    message: str = ""
 
 
 class EngineStatus(BaseModel):
@@ -84,7 +130,36 @@ class ServerHeartbeat(BusMessage):
     participants: int = 0
 
 
-class RegisterServer(BusMessage):
+def _known_settings(value: Any) -> Any:
+    """Drop the settings this version does not know: a newer manager may send more than it understands."""
+    if isinstance(value, dict):
+        unknown = value.keys() - SharedSettings.model_fields.keys()
+        if unknown:
+            logger.debug("ignoring shared settings this version does not know: %s", ", ".join(sorted(unknown)))
+            return {key: item for key, item in value.items() if key not in unknown}
+    return value
+
+
+class Registration(BusMessage):
+    """The manager's answer to :class:`RegisterServer`: whether the server is approved, what it is called, and
+    the shared settings; or, with ``refusal`` set, why the manager refuses it (a wrong join token)."""
+
+    subject: ClassVar[str] = "veche.server.registration"
+    approved: bool
+    name: str
+    region: str
+    max_participants: int
+    draining: bool = False
+    settings: SharedSettings = SharedSettings()
+    refusal: str = ""
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _only_known_settings(cls, value: Any) -> Any:
+        return _known_settings(value)
+
+
+class RegisterServer(BusRequest[Registration]):
     """A starting server introduces itself to the manager with the cluster's join token."""
 
     subject: ClassVar[str] = "veche.server.register"
@@ -97,23 +172,14 @@ class RegisterServer(BusMessage):
     software_version: str
 
 
-class Registration(BusMessage):
-    """The manager's answer: whether the server is approved, what it is called, and the shared settings."""
+class UpdateServer(BusRequest[ServerHeartbeat]):
+    """Manager to one server: what the admin decided about it (``None`` leaves a field as it is).
 
-    subject: ClassVar[str] = "veche.server.registration"
-    approved: bool
-    name: str
-    region: str
-    max_participants: int
-    draining: bool = False
-    settings: dict[str, Any] = {}
+    Answered with the server's heartbeat in its new state, so the manager knows it without waiting for the next
+    heartbeat; the server also publishes that heartbeat for everyone else (placement on other web servers).
+    """
 
-
-class ServerCommand(BusMessage):
-    """Manager to one server: "update" (approval, name, region, capacity, draining), "restart" or "shutdown"."""
-
-    subject: ClassVar[str] = "veche.server.command"
-    action: str
+    subject: ClassVar[str] = "veche.server.update"
     approved: bool | None = None
     name: str | None = None
     region: str | None = None
@@ -121,11 +187,28 @@ class ServerCommand(BusMessage):
     draining: bool | None = None
 
 
+class RestartServer(BusRequest[CommandResult]):
+    """Manager to one server: restart the process (acknowledged first, done a moment later)."""
+
+    subject: ClassVar[str] = "veche.server.restart"
+
+
+class ShutdownServer(BusRequest[CommandResult]):
+    """Manager to one server: stop the process (acknowledged first, done a moment later)."""
+
+    subject: ClassVar[str] = "veche.server.shutdown"
+
+
 class SettingsChanged(BusMessage):
     """The manager's shared settings changed; every server applies them at once."""
 
     subject: ClassVar[str] = "veche.settings.changed"
-    settings: dict[str, Any]
+    settings: SharedSettings
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _only_known_settings(cls, value: Any) -> Any:
+        return _known_settings(value)
 
 
 class ConferenceEnded(BusMessage):
@@ -136,7 +219,7 @@ class ConferenceEnded(BusMessage):
     conference_id: int
 
 
-class Ping(BusMessage):
+class Ping(BusRequest[CommandResult]):
     """Is this server alive? Answered with ``CommandResult(ok=True)``."""
 
     subject: ClassVar[str] = "veche.server.ping"
@@ -153,19 +236,14 @@ class ChatPosted(BusMessage):
     ts: str
 
 
-class ModerateParticipant(BusMessage):
+class ModerateParticipant(BusRequest[CommandResult]):
     """Command to the app server running a conference: mute or remove a participant."""
 
     subject: ClassVar[str] = "veche.conference.moderate"
     conference_id: int
     participant: str
-    action: str  # "mute" | "remove"
+    action: str  # "mute" | "remove" | "readmit" (then ``participant`` is the removed identity)
     by: str  # display name of the moderator
-
-
-class ListParticipants(BusMessage):
-    subject: ClassVar[str] = "veche.conference.participants"
-    conference_id: int
 
 
 class LiveParticipant(BaseModel):
@@ -176,18 +254,30 @@ class LiveParticipant(BaseModel):
     audio: bool
     video: bool
     force_muted: bool
+    kind: str = "browser"  # browser | gateway | stream | recorder | remote_leg
+
+
+class RemovedEntry(BaseModel):
+    """Someone a moderator removed: kept out until a moderator lets him back ("readmit" with ``identity``)."""
+
+    identity: str
+    display_name: str
+    by: str
 
 
 class ParticipantList(BusMessage):
+    """Who is in a conference now, as its app server sees it."""
+
     subject: ClassVar[str] = "veche.conference.participants.reply"
     participants: list[LiveParticipant]
+    removed: list[RemovedEntry] = []
 
 
-class CommandResult(BusMessage):
-    subject: ClassVar[str] = "veche.command.result"
-    ok: bool
-    code: str = ""
-    message: str = ""
+class ListParticipants(BusRequest[ParticipantList]):
+    """To the app server running a conference: who is in it? Servers not running it stay silent."""
+
+    subject: ClassVar[str] = "veche.conference.participants"
+    conference_id: int
 
 
 class ParticipantJoined(BusMessage):
@@ -239,7 +329,7 @@ class CallDismissed(BusMessage):
     reason: str = "declined"
 
 
-class StartDirectorySync(BusMessage):
+class StartDirectorySync(BusRequest[CommandResult]):
     """Web to the base role: run a full sync of a directory source now (the console's "Sync now").
 
     Answered with ``CommandResult``: ``ok`` (code "started"), or code "already_running" / "not_found".

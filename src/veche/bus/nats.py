@@ -1,14 +1,17 @@
 """The cluster bus: the :class:`Bus` interface over NATS core pub/sub (no JetStream, no KV watchers).
 
-Semantics match :class:`~veche.bus.inproc.InProcessBus`:
+The semantics are those of :mod:`veche.bus.base`, shared with :class:`~veche.bus.inproc.InProcessBus`. On NATS:
 
-- ``publish`` reaches every subscriber of the message's subject in every process (this one included).
+- ``publish`` reaches every subscriber of the message's subject in every process (this one included); each
+  arriving event is queued for each local subscriber (:mod:`veche.bus.delivery`), never awaited in NATS's
+  callback.
 - ``request`` reaches every process that handles the subject; each asks its local handlers in order and
   replies with the first non-``None`` answer; a process whose handlers all return ``None`` stays silent
   ("not mine"). The requester takes the first real answer and raises :class:`NoResponder` when none
   arrives within the timeout, or at once when NATS reports that nobody listens on the subject. A handler
   that raises sends a fault; ``request`` still waits for another server's answer and raises
-  :class:`BusError` with the failures when none comes.
+  :class:`BusError` with the failures when none comes. A reply of another class than the request declares
+  raises :class:`~veche.bus.base.UnexpectedReply` at once.
 
 Addressing one server: a bus built with ``server_id`` also listens on ``<subject>.to.<server_id>`` for every
 subject it subscribes to or handles; :meth:`NatsBus.publish_to` and :meth:`NatsBus.request_to` send there.
@@ -24,11 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import nats
 import nats.errors
@@ -36,23 +38,24 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from veche.bus.base import Bus, BusError, EventHandler, M, NoResponder, RequestHandler
+from veche.bus.base import Bus, BusError, EventHandler, M, NoResponder, Q, R, RequestHandler, UnexpectedReply
+from veche.bus.delivery import SubscriberQueue
 from veche.bus.envelope import (
     Fault,
     FaultKind,
     MalformedMessage,
+    addressed_subject,
     decode_message,
     decode_reply,
     encode_fault,
     encode_message,
 )
-from veche.bus.messages import BusMessage
+from veche.bus.messages import BusMessage, BusRequest
 
 __all__ = ["BusDisconnected", "NatsBus", "addressed_subject"]
 
 logger = logging.getLogger(__name__)
 
-_SERVER_ID = re.compile(r"[A-Za-z0-9_-]+")
 _NO_RESPONDERS = "503"
 _QUIET_ERRORS = (
     nats.errors.ConnectionClosedError,
@@ -67,18 +70,12 @@ class BusDisconnected(BusError):
     """NATS is not reachable right now; the bus keeps reconnecting by itself."""
 
 
-def addressed_subject(subject: str, server_id: str) -> str:
-    """The wire subject of ``subject`` addressed to one server."""
-    if not _SERVER_ID.fullmatch(server_id):
-        raise ValueError(f"Server id {server_id!r} cannot address a bus subject: use letters, digits, '-' or '_'.")
-    return f"{subject}.to.{server_id}"
-
-
 @dataclass
 class _PendingRequest:
     """A request waiting for its first real answer."""
 
     future: asyncio.Future[BusMessage]
+    request_type: type[BusRequest[Any]]
     addressed: bool
     failures: list[str] = field(default_factory=list)
 
@@ -96,7 +93,7 @@ class NatsBus(Bus):
         self._connected = asyncio.Event()
         self._closed = False
         self._connect_task: asyncio.Task[None] | None = None
-        self._event_handlers: dict[str, list[EventHandler[Any]]] = {}
+        self._event_handlers: dict[str, list[SubscriberQueue[Any]]] = {}
         self._request_handlers: dict[str, list[RequestHandler[Any]]] = {}
         self._subscriptions: list[Subscription] = []
         self._setting_up: set[asyncio.Task[None]] = set()
@@ -178,23 +175,27 @@ class NatsBus(Bus):
         await self._send(addressed_subject(message.subject, server_id), message)
 
     def subscribe(self, message_type: type[M], handler: EventHandler[M]) -> None:
-        handlers = self._event_handlers.setdefault(message_type.subject, [])
-        handlers.append(handler)
-        if len(handlers) == 1:
+        if self._closed:
+            raise BusError("The bus is closed.")
+        subscribers = self._event_handlers.setdefault(message_type.subject, [])
+        subscribers.append(SubscriberQueue(message_type, handler))
+        if len(subscribers) == 1:
             self._listen(message_type, self._on_event)
 
     # -- requests -------------------------------------------------------------------------------
 
-    def handle(self, message_type: type[M], handler: RequestHandler[M]) -> None:
+    def handle(self, message_type: type[Q], handler: RequestHandler[Q]) -> None:
+        if self._closed:
+            raise BusError("The bus is closed.")
         handlers = self._request_handlers.setdefault(message_type.subject, [])
         handlers.append(handler)
         if len(handlers) == 1:
             self._listen(message_type, self._on_request)
 
-    async def request(self, message: BusMessage, timeout_s: float = 2.0) -> BusMessage:
+    async def request(self, message: BusRequest[R], timeout_s: float = 2.0) -> R:
         return await self._request(message.subject, message, timeout_s, target=None)
 
-    async def request_to(self, server_id: str, message: BusMessage, timeout_s: float = 2.0) -> BusMessage:
+    async def request_to(self, server_id: str, message: BusRequest[R], timeout_s: float = 2.0) -> R:
         """Ask one server; :class:`NoResponder` names it when it is not on the bus, silent, or declines."""
         return await self._request(addressed_subject(message.subject, server_id), message, timeout_s, server_id)
 
@@ -216,6 +217,9 @@ class NatsBus(Bus):
                 logger.warning("draining the NATS connection failed: %r", exc)
         for task in self._handling:
             task.cancel()
+        for subscribers in self._event_handlers.values():
+            for subscriber in subscribers:
+                subscriber.cancel()
         if not self._nc.is_closed:
             try:
                 await self._nc.close()
@@ -238,7 +242,7 @@ class NatsBus(Bus):
         except nats.errors.Error:
             logger.warning("publishing %s failed", subject, exc_info=True)
 
-    async def _request(self, subject: str, message: BusMessage, timeout_s: float, target: str | None) -> BusMessage:
+    async def _request(self, subject: str, message: BusRequest[R], timeout_s: float, target: str | None) -> R:
         who = f"Server {target}" if target else "No server"
         if self._closed:
             raise BusError("The bus is closed.")
@@ -250,11 +254,14 @@ class NatsBus(Bus):
         except TimeoutError:
             raise BusDisconnected(f"Lost NATS while sending {message.subject}.") from None
         token = secrets.token_hex(8)
-        pending = _PendingRequest(asyncio.get_running_loop().create_future(), addressed=target is not None)
+        pending = _PendingRequest(
+            asyncio.get_running_loop().create_future(), request_type=type(message), addressed=target is not None
+        )
         self._pending[token] = pending
         try:
             await self._nc.publish(subject, encode_message(message), reply=self._reply_prefix + token)
-            return await asyncio.wait_for(pending.future, timeout_s)
+            # decode_reply checked the class against the request's declared reply (see _on_reply).
+            return cast("R", await asyncio.wait_for(pending.future, timeout_s))
         except _QUIET_ERRORS as exc:
             raise BusDisconnected(f"Lost NATS while sending {message.subject}: {exc!r}") from exc
         except _Failed as exc:
@@ -303,16 +310,9 @@ class NatsBus(Bus):
     async def _on_event(self, message_type: type[M], msg: Msg) -> None:
         if msg.reply:
             return  # a request: for the handlers, not the subscribers (as in the in-process bus)
-        try:
-            message = decode_message(msg.data, message_type)
-        except MalformedMessage as exc:
-            logger.warning("dropped an unreadable event on %s: %s", msg.subject, exc)
-            return
-        for handler in list(self._event_handlers.get(message_type.subject, ())):
-            try:
-                await handler(message)
-            except Exception:
-                logger.exception("subscriber of %s failed", message_type.subject)
+        # Queued, not awaited: a slow subscriber must hold up neither the others nor NATS's reading.
+        for subscriber in self._event_handlers.get(message_type.subject, ()):
+            subscriber.put(msg.data)
 
     async def _on_request(self, message_type: type[M], msg: Msg) -> None:
         if not msg.reply:
@@ -359,7 +359,10 @@ class NatsBus(Bus):
             pending.future.set_exception(_NobodyListens())
             return
         try:
-            reply = decode_reply(msg.data)
+            reply = decode_reply(msg.data, pending.request_type)
+        except UnexpectedReply as exc:
+            pending.future.set_exception(exc)
+            return
         except MalformedMessage as exc:
             pending.failures.append(f"unreadable reply: {exc}")
             return
@@ -383,6 +386,9 @@ class NatsBus(Bus):
         await asyncio.gather(*(s.drain() for s in self._subscriptions), return_exceptions=True)
         if self._handling:
             await asyncio.gather(*self._handling, return_exceptions=True)
+        for subscribers in self._event_handlers.values():
+            for subscriber in subscribers:
+                await subscriber.wait_delivered()
         await self._nc.drain()
 
     def _on_first_connect(self, task: asyncio.Task[None]) -> None:

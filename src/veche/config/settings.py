@@ -22,6 +22,7 @@ from pydantic_settings import (
 from veche.config.cluster import BusConfig, ClusterConfig
 from veche.config.directory import DirectoryConfig
 from veche.config.janus import JanusConfig
+from veche.config.leases import LeaseConfig
 from veche.config.license import LicenseConfig
 
 __all__ = [
@@ -108,6 +109,7 @@ class VecheSettings(BaseSettings):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     directory: DirectoryConfig = Field(default_factory=DirectoryConfig)
     license: LicenseConfig = Field(default_factory=LicenseConfig)
+    leases: LeaseConfig = Field(default_factory=LeaseConfig)
 
     @field_validator("data_dir")
     @classmethod

@@ -191,9 +191,7 @@ class LeaseLedger:
         peers = sorted({s for s, lease in self.leases.items() if lease.region == region} | {server_id})
         share, extra = divmod(reserved, len(peers))
         fair = share + (1 if peers.index(server_id) < extra else 0)
-        others = sum(
-            lease.floor for s, lease in self.leases.items() if lease.region == region and s != server_id
-        )
+        others = sum(lease.floor for s, lease in self.leases.items() if lease.region == region and s != server_id)
         return max(0, min(fair, reserved - others))
 
 
@@ -208,6 +206,7 @@ class SeatLease:
     expires_at: float = float("-inf")  # own clock: the request's send time + ttl
     epoch: int = 0
     unlimited: bool = False
+    total: int | None = None  # the pool's size, as the last grant said
     scarce: bool = False
     in_use: int = 0
     refusals: int = 0
@@ -218,7 +217,7 @@ class SeatLease:
             return False
         self.epoch = grant.epoch
         self.slots, self.floor = grant.slots, grant.floor
-        self.unlimited, self.scarce = grant.total is None, grant.scarce
+        self.unlimited, self.scarce, self.total = grant.total is None, grant.scarce, grant.total
         self.expires_at = sent_at + grant.ttl_s
         return True
 
@@ -235,8 +234,9 @@ class SeatLease:
     def can_admit(self, now: float) -> bool:
         if self.live(now):
             return self.unlimited or self.in_use < self.slots
-        # Cut off from the manager: only within this server's part of its region's reservation.
-        return self.in_use < self.floor
+        # Cut off from the manager: only within this server's part of its region's reservation (no limit to keep
+        # when the last grant said the pool is unlimited).
+        return self.unlimited or self.in_use < self.floor
 
     def admit(self, now: float) -> bool:
         """Take a slot if the lease allows; a refusal is counted for the manager's figures."""
@@ -268,6 +268,6 @@ class SeatLease:
 
     def over_grace(self, now: float) -> int:
         """How many running connections must end: cut off for longer than the grace, beyond the floor."""
-        if now <= self.expires_at + self.terms.grace_s:
+        if self.unlimited or now <= self.expires_at + self.terms.grace_s:
             return 0
         return max(0, self.in_use - self.floor)

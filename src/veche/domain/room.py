@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from veche.domain.admission import ParticipantRole
 
-__all__ = ["ChatEntry", "Feed", "FeedSource", "RoomFull", "RoomParticipant", "RoomState"]
+__all__ = ["ChatEntry", "Feed", "FeedSource", "ParticipantKind", "RoomFull", "RoomParticipant", "RoomState"]
 
 CHAT_HISTORY = 200
 
@@ -19,6 +19,16 @@ CHAT_HISTORY = 200
 class FeedSource(enum.StrEnum):
     CAMERA = "camera"
     SCREEN = "screen"
+
+
+class ParticipantKind(enum.StrEnum):
+    """What is on the other end of a participant: each kind attaches through the same room interface."""
+
+    BROWSER = "browser"
+    GATEWAY = "gateway"  # a SIP (later H.323) endpoint
+    STREAM = "stream"  # an RTSP camera or another stream source
+    RECORDER = "recorder"  # a broadcaster or recorder
+    REMOTE_LEG = "remote_leg"  # another app server's leg of the conference (cascading)
 
 
 class RoomFull(Exception):
@@ -37,6 +47,9 @@ class RoomParticipant:
     video: bool = True
     force_muted: bool = False
     video_codecs: frozenset[str] = frozenset({"vp8", "vp9"})  # what this client can decode
+    kind: ParticipantKind = ParticipantKind.BROWSER
+    session: str = ""  # the join ticket's session: a reconnect with the same one replaces this participant
+    sign_in: str = ""  # the ticket's sign-in digest: signing out there ends this participant's connection
 
     @property
     def can_publish(self) -> bool:

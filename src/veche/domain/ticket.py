@@ -16,7 +16,9 @@ from veche.domain.admission import ParticipantRole
 
 __all__ = ["JoinTicket", "TicketError", "TicketExpired", "decode_ticket", "encode_ticket"]
 
-TICKET_LIFETIME_S = 12 * 3600
+# Long enough to open a socket on a slow network, short enough that a leaked ticket is soon worthless: clients ask
+# the web server for a new ticket before every reconnection.
+TICKET_LIFETIME_S = 120
 
 
 class TicketError(Exception):
@@ -40,6 +42,13 @@ class JoinTicket:
     role: ParticipantRole
     expires_at: int  # unix seconds
     video_codec: str = ""  # "vp8" | "vp9" | "" (the cluster's default, applied by the app server)
+    server_id: str = ""  # the app server the conference is placed on ("" only in tests of one server)
+    epoch: int = 0  # the placement's epoch: it grows each time the conference moves to another server
+    # One participant session: a reconnect of the same page carries the same one and replaces the old connection.
+    session: str = ""
+    # Which sign-in the ticket came from (a digest of the session token, "" for guests): signing out ends the
+    # connections opened under that sign-in, not those of the same user on his other devices.
+    sign_in: str = ""
 
     @property
     def guest(self) -> bool:

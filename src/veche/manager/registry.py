@@ -35,6 +35,10 @@ class ServerRegistry:
         bus.subscribe(ServerHeartbeat, self._on_heartbeat)
 
     async def _on_heartbeat(self, heartbeat: ServerHeartbeat) -> None:
+        self.record(heartbeat)
+
+    def record(self, heartbeat: ServerHeartbeat) -> None:
+        """Take a heartbeat heard some other way than published (the reply to a command)."""
         self._servers[heartbeat.server_id] = (heartbeat, self._clock_s())
 
     def _view(self, heartbeat: ServerHeartbeat, seen: float, now: float) -> ServerView:

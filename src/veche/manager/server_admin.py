@@ -6,17 +6,20 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from veche.bus.base import Bus, BusError
 from veche.bus.messages import (
     BusMessage,
+    BusRequest,
     CommandResult,
     RegisterServer,
     Registration,
-    ServerCommand,
+    RestartServer,
     ServerHeartbeat,
     SettingsChanged,
+    ShutdownServer,
+    UpdateServer,
 )
 from veche.domain.clock import Clock
 from veche.domain.errors import InvalidInput, NotFound, Unavailable
@@ -28,6 +31,13 @@ from veche.storage.cluster import CatalogEntry, ServerCatalogStore, SharedSettin
 __all__ = ["ServerAdmin", "ServerInfo"]
 
 logger = logging.getLogger(__name__)
+
+COMMAND_TIMEOUT_S = 3.0
+R = TypeVar("R", bound=BusMessage)
+_LIFECYCLE: dict[str, type[RestartServer] | type[ShutdownServer]] = {
+    "restart": RestartServer,
+    "shutdown": ShutdownServer,
+}
 
 
 @dataclass(frozen=True)
@@ -73,10 +83,16 @@ class ServerAdmin:
         self.settings = await self._settings_store.load()
         return self.settings
 
-    async def _on_register(self, message: RegisterServer) -> BusMessage:
+    async def _on_register(self, message: RegisterServer) -> Registration:
         if not hmac.compare_digest(message.join_token.encode(), self._join_token.encode()):
             logger.warning("server %s presented a wrong join token", message.server_id)
-            return CommandResult(ok=False, code="bad_join_token", message="The join token is wrong.")
+            return Registration(
+                approved=False,
+                name=message.name,
+                region=message.region,
+                max_participants=0,
+                refusal="The join token is wrong.",
+            )
         entry = await self._catalog.register(
             server_id=message.server_id,
             roles=message.roles,
@@ -95,7 +111,7 @@ class ServerAdmin:
             region=entry.region,
             max_participants=entry.max_participants,
             draining=entry.draining,
-            settings=self.settings.model_dump(),
+            settings=self.settings,
         )
 
     async def servers(self) -> list[ServerInfo]:
@@ -146,35 +162,35 @@ class ServerAdmin:
         info = await self.server(server_id)
         if info.heartbeat is not None and info.status != ServerStatus.DOWN.value:
             e = info.entry
-            await self.command(
-                server_id,
-                ServerCommand(
-                    action="update",
-                    approved=e.approved,
-                    name=e.name,
-                    region=e.region,
-                    max_participants=e.max_participants,
-                    draining=e.draining,
-                ),
+            command = UpdateServer(
+                approved=e.approved,
+                name=e.name,
+                region=e.region,
+                max_participants=e.max_participants,
+                draining=e.draining,
             )
+            # The server answers with its heartbeat in the new state: the answer shows it, whichever of that
+            # reply and the heartbeat it also publishes the bus delivers first.
+            self._registry.record(await self._command(server_id, command, "update"))
         return await self.server(server_id)
 
-    async def command(self, server_id: str, command: ServerCommand) -> CommandResult:
+    async def _command(self, server_id: str, command: BusRequest[R], action: str) -> R:
         """Send a command to one server and wait for its acknowledgement."""
         try:
-            reply = await self._bus.request_to(server_id, command, timeout_s=3.0)
+            return await self._bus.request_to(server_id, command, timeout_s=COMMAND_TIMEOUT_S)
         except BusError as e:
-            raise Unavailable(f"Server {server_id} did not acknowledge “{command.action}”: {e}") from e
-        if not isinstance(reply, CommandResult) or not reply.ok:
-            message = reply.message if isinstance(reply, CommandResult) else "unexpected reply"
-            raise Unavailable(f"Server {server_id} refused “{command.action}”: {message}")
-        return reply
+            raise Unavailable(f"Server {server_id} did not acknowledge “{action}”: {e}") from e
 
     async def lifecycle(self, server_id: str, action: str) -> CommandResult:
-        if action not in ("restart", "shutdown"):
+        """Restart or shut down one server ("restart" or "shutdown"), acknowledged by it."""
+        command_type = _LIFECYCLE.get(action)
+        if command_type is None:
             raise InvalidInput("The action must be restart or shutdown.")
         await self.server(server_id)
-        return await self.command(server_id, ServerCommand(action=action))
+        reply = await self._command(server_id, command_type(), action)
+        if not reply.ok:
+            raise Unavailable(f"Server {server_id} refused “{action}”: {reply.message}")
+        return reply
 
     async def remove(self, server_id: str) -> None:
         """Forget a server. A running server that registers again comes back as pending."""
@@ -189,6 +205,6 @@ class ServerAdmin:
         except ValueError as e:
             raise InvalidInput(f"Invalid settings: {e}") from e
         self.settings = await self._settings_store.save(candidate, self._clock())
-        await self._bus.publish(SettingsChanged(settings=self.settings.model_dump()))
+        await self._bus.publish(SettingsChanged(settings=self.settings))
         logger.info("shared settings revision %d published", self.settings.revision)
         return self.settings

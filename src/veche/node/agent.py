@@ -16,15 +16,15 @@ from pathlib import Path
 from veche import __version__
 from veche.bus.base import Bus, BusError
 from veche.bus.messages import (
-    BusMessage,
     CommandResult,
     EngineStatus,
     Ping,
     RegisterServer,
-    Registration,
-    ServerCommand,
+    RestartServer,
     ServerHeartbeat,
     SettingsChanged,
+    ShutdownServer,
+    UpdateServer,
 )
 from veche.domain.liveness import HEARTBEAT_INTERVAL_S
 from veche.domain.shared_settings import SharedSettings
@@ -96,7 +96,9 @@ class ServerAgent:
         self.app_figures: Callable[[], tuple[int, int]] | None = None  # (conferences, participants)
         self.engine_status: Callable[[], Awaitable[EngineStatus]] | None = None
         bus.subscribe(SettingsChanged, self._on_settings)
-        bus.handle(ServerCommand, self._on_command)
+        bus.handle(UpdateServer, self._on_update)
+        bus.handle(RestartServer, self._on_restart)
+        bus.handle(ShutdownServer, self._on_shutdown)
         bus.handle(Ping, self._on_ping)
 
     def on_settings(self, listener: Callable[[SharedSettings], None]) -> None:
@@ -134,25 +136,24 @@ class ServerAgent:
                 logger.info("manager not reachable yet (%s); retrying in %.0f s", e, REGISTER_RETRY_S)
                 await asyncio.sleep(REGISTER_RETRY_S)
                 continue
-            if isinstance(reply, CommandResult) and not reply.ok:
-                logger.error("the manager refused this server: %s", reply.message)
+            if reply.refusal:
+                logger.error("the manager refused this server: %s", reply.refusal)
                 await asyncio.sleep(REGISTER_RETRY_S * 5)
                 continue
-            if isinstance(reply, Registration):
-                self._apply(
-                    approved=reply.approved,
-                    draining=reply.draining,
-                    name=reply.name,
-                    region=reply.region,
-                    max_participants=reply.max_participants,
-                )
-                self._set_settings(SharedSettings.model_validate(reply.settings))
-                logger.info("registered with the manager as %s (%s)", self.server_id, self.state.status)
-                self.registered.set()
-                return
+            self._apply(
+                approved=reply.approved,
+                draining=reply.draining,
+                name=reply.name,
+                region=reply.region,
+                max_participants=reply.max_participants,
+            )
+            self._set_settings(reply.settings)
+            logger.info("registered with the manager as %s (%s)", self.server_id, self.state.status)
+            self.registered.set()
+            return
 
     async def _on_settings(self, message: SettingsChanged) -> None:
-        self._set_settings(SharedSettings.model_validate(message.settings))
+        self._set_settings(message.settings)
 
     def _set_settings(self, settings: SharedSettings) -> None:
         if settings.revision < self.settings.revision:
@@ -163,26 +164,34 @@ class ServerAgent:
 
     # -- commands ---------------------------------------------------------------------------------------------
 
-    async def _on_ping(self, _message: Ping) -> BusMessage:
+    async def _on_ping(self, _message: Ping) -> CommandResult:
         return CommandResult(ok=True, message=self.server_id)
 
-    async def _on_command(self, command: ServerCommand) -> BusMessage:
-        if command.action == "update":
-            self._apply(
-                approved=command.approved,
-                draining=command.draining,
-                name=command.name,
-                region=command.region,
-                max_participants=command.max_participants,
-            )
-            # Announce the new state at once, so placement and the console see it before the reply.
-            await self._bus.publish(await self.heartbeat())
-            return CommandResult(ok=True, message=f"{self.server_id} is {self.state.status}")
-        if command.action in ("restart", "shutdown"):
-            logger.warning("the manager asked this server to %s", command.action)
-            asyncio.get_running_loop().call_later(0.2, self.lifecycle, command.action)
-            return CommandResult(ok=True, message=f"{self.server_id} will {command.action}")
-        return CommandResult(ok=False, code="unknown_command", message=f"Unknown command {command.action!r}.")
+    async def _on_update(self, command: UpdateServer) -> ServerHeartbeat:
+        self._apply(
+            approved=command.approved,
+            draining=command.draining,
+            name=command.name,
+            region=command.region,
+            max_participants=command.max_participants,
+        )
+        # The new state goes back in the reply (the manager's console) and at once to everyone else
+        # (placement on every web server), rather than with the next heartbeat.
+        heartbeat = await self.heartbeat()
+        await self._bus.publish(heartbeat)
+        return heartbeat
+
+    async def _on_restart(self, _command: RestartServer) -> CommandResult:
+        return self._obey("restart")
+
+    async def _on_shutdown(self, _command: ShutdownServer) -> CommandResult:
+        return self._obey("shutdown")
+
+    def _obey(self, action: str) -> CommandResult:
+        logger.warning("the manager asked this server to %s", action)
+        # A moment later, so the acknowledgement leaves before the process goes.
+        asyncio.get_running_loop().call_later(0.2, self.lifecycle, action)
+        return CommandResult(ok=True, message=f"{self.server_id} will {action}")
 
     def _apply(self, **fields: object) -> None:
         for key, value in fields.items():

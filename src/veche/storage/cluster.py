@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from veche.domain.shared_settings import SharedSettings
-from veche.storage.cluster_tables import ConferencePlacementRow, ServerRow, SharedSettingsRow
+from veche.storage.cluster_tables import ConferenceLegRow, ServerRow, SharedSettingsRow
 
 __all__ = ["CatalogEntry", "Placement", "PlacementStore", "ServerCatalogStore", "SharedSettingsStore"]
 
@@ -128,57 +128,87 @@ class SharedSettingsStore:
 
 @dataclass(frozen=True)
 class Placement:
+    """One leg of a conference: the server it runs on, under which epoch."""
+
     conference_id: int
     server_id: str
     signaling_url: str
+    epoch: int = 0
+    leg: str = ""  # the region of the leg; "" while a conference has one leg (before cascading)
+
+
+def _placement(row: ConferenceLegRow) -> Placement:
+    return Placement(row.conference_id, row.server_id, row.signaling_url, row.epoch, row.leg)
+
+
+def next_epoch(previous: int, now: datetime) -> int:
+    """Epochs grow with each move, and across a conference's runs: milliseconds, at least one more than before."""
+    return max(previous + 1, int(now.timestamp() * 1000))
 
 
 class PlacementStore:
+    """The legs of running conferences. Two web servers placing at once: the first write wins."""
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def get(self, conference_id: int) -> Placement | None:
+    async def get(self, conference_id: int, leg: str = "") -> Placement | None:
         async with self._sessions() as session:
-            row = await session.get(ConferencePlacementRow, conference_id)
-            return Placement(row.conference_id, row.server_id, row.signaling_url) if row else None
+            row = await session.get(ConferenceLegRow, (conference_id, leg))
+            return _placement(row) if row else None
+
+    async def legs(self, conference_id: int) -> list[Placement]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(ConferenceLegRow).where(ConferenceLegRow.conference_id == conference_id)
+            )
+            return [_placement(r) for r in rows]
 
     async def forget(self, conference_id: int, server_id: str) -> None:
-        """Drop the placement if it still names ``server_id`` (the conference may have moved meanwhile)."""
+        """Drop the legs on ``server_id`` (the conference may have moved meanwhile: then nothing changes)."""
         async with self._sessions.begin() as session:
             await session.execute(
-                delete(ConferencePlacementRow).where(
-                    ConferencePlacementRow.conference_id == conference_id,
-                    ConferencePlacementRow.server_id == server_id,
+                delete(ConferenceLegRow).where(
+                    ConferenceLegRow.conference_id == conference_id,
+                    ConferenceLegRow.server_id == server_id,
                 )
             )
 
-    async def place(self, placement: Placement, *, replacing: str | None, now: datetime) -> Placement:
-        """Record a placement unless another web server placed the conference first; returns the winner."""
+    async def place(self, placement: Placement, *, replacing: Placement | None, now: datetime) -> Placement:
+        """Record a leg unless another web server placed it first; returns the winner, with its epoch."""
         async with self._sessions.begin() as session:
             if replacing is None:
                 try:
                     async with session.begin_nested():
-                        session.add(
-                            ConferencePlacementRow(
-                                conference_id=placement.conference_id,
-                                server_id=placement.server_id,
-                                signaling_url=placement.signaling_url,
-                                placed_at=now,
-                            )
+                        row = ConferenceLegRow(
+                            conference_id=placement.conference_id,
+                            leg=placement.leg,
+                            server_id=placement.server_id,
+                            signaling_url=placement.signaling_url,
+                            epoch=next_epoch(0, now),
+                            placed_at=now,
                         )
-                    return placement
+                        session.add(row)
+                    return _placement(row)
                 except IntegrityError:
                     pass
             else:
+                epoch = next_epoch(replacing.epoch, now)
                 result = await session.execute(
-                    update(ConferencePlacementRow)
+                    update(ConferenceLegRow)
                     .where(
-                        ConferencePlacementRow.conference_id == placement.conference_id,
-                        ConferencePlacementRow.server_id == replacing,
+                        ConferenceLegRow.conference_id == placement.conference_id,
+                        ConferenceLegRow.leg == placement.leg,
+                        ConferenceLegRow.server_id == replacing.server_id,
+                        ConferenceLegRow.epoch == replacing.epoch,
                     )
-                    .values(server_id=placement.server_id, signaling_url=placement.signaling_url, placed_at=now)
+                    .values(
+                        server_id=placement.server_id, signaling_url=placement.signaling_url, epoch=epoch, placed_at=now
+                    )
                 )
                 if getattr(result, "rowcount", 0):
-                    return placement
-        current = await self.get(placement.conference_id)
+                    return Placement(
+                        placement.conference_id, placement.server_id, placement.signaling_url, epoch, placement.leg
+                    )
+        current = await self.get(placement.conference_id, placement.leg)
         return current or placement

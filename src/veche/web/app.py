@@ -15,6 +15,7 @@ from veche import __version__
 from veche.container import Container
 from veche.web.admin_directory_page import router as admin_directory_page_router
 from veche.web.api import auth, conferences, directory, directory_sources, health, servers, users
+from veche.web.api import license as license_api
 from veche.web.directory_page import router as directory_page_router
 from veche.web.errors import install_error_handlers
 from veche.web.pages import router as pages_router
@@ -74,7 +75,7 @@ def create_app(container: Container) -> FastAPI:
     api = APIRouter(prefix="/api/v1")
     api.include_router(health.router)
     if "web" in container.roles:
-        for module in (auth, users, conferences, directory, directory_sources, servers):
+        for module in (auth, users, conferences, directory, directory_sources, servers, license_api):
             api.include_router(module.router)
     app.include_router(api)
     if "web" in container.roles:

@@ -15,7 +15,8 @@ from veche.base.conferences import NewConference
 from veche.domain.errors import DomainError, Forbidden
 from veche.domain.model import ConferenceAccess, ConferenceType, User
 from veche.web.api.auth import client_address
-from veche.web.security import SESSION_COOKIE, csrf_token_for
+from veche.web.security import SESSION_COOKIE, csrf_token_for, secure_request
+from veche.web.sign_out import sign_out
 
 __all__ = ["router"]
 
@@ -23,12 +24,6 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "veche_login_csrf"
-
-
-def _secure(request: Request) -> bool:
-    # HTTPS directly, or as a trusted proxy said (X-Forwarded-Proto, see web/app.py), or configured.
-    configured = bool(request.app.state.container.settings.security.secure_cookies)
-    return configured or request.url.scheme == "https"
 
 
 async def _page_user(request: Request) -> tuple[User, str] | None:
@@ -60,7 +55,7 @@ def _to_login(request: Request) -> RedirectResponse:
 async def login_page(request: Request, next: str = "/") -> Response:
     nonce = secrets.token_urlsafe(16)
     response = _render(request, "login.html", next=_safe_next(next), csrf=nonce, error=None)
-    response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", secure=_secure(request))
+    response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", secure=secure_request(request))
     return response
 
 
@@ -95,7 +90,7 @@ async def login_submit(
     response = RedirectResponse(_safe_next(next), status_code=303)
     ttl = request.app.state.container.settings.security.session_ttl_hours * 3600
     response.set_cookie(
-        SESSION_COOKIE, result.token, max_age=ttl, httponly=True, samesite="lax", secure=_secure(request)
+        SESSION_COOKIE, result.token, max_age=ttl, httponly=True, samesite="lax", secure=secure_request(request)
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
@@ -106,7 +101,7 @@ async def logout(request: Request, csrf_token: str = Form("")) -> Response:
     found = await _page_user(request)
     if found:
         _check_form_csrf(request, found[1], csrf_token)
-        await request.app.state.container.get_auth().logout(found[1])
+        await sign_out(request.app.state.container, found[0], found[1])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

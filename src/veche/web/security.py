@@ -19,6 +19,7 @@ __all__ = [
     "current_caller",
     "current_user",
     "require_admin",
+    "secure_request",
 ]
 
 SESSION_COOKIE = "veche_session"
@@ -80,3 +81,10 @@ async def require_admin(user: User = Depends(current_user)) -> User:
     if not user.is_admin:
         raise Forbidden("Only administrators may do this.")
     return user
+
+
+def secure_request(request: Request) -> bool:
+    """Whether cookies set for this request must be Secure: HTTPS directly, or as a trusted proxy said
+    (X-Forwarded-Proto, see web/app.py), or configured."""
+    configured = bool(request.app.state.container.settings.security.secure_cookies)
+    return configured or request.url.scheme == "https"

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from veche.web.api.schemas import LoginIn, TokenOut, UserOut
 from veche.web.security import Caller, current_caller
+from veche.web.sign_out import sign_out
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -23,7 +24,7 @@ async def create_token(body: LoginIn, request: Request) -> TokenOut:
 
 @router.delete("/token", status_code=204, summary="Revoke the token used for this call")
 async def revoke_token(request: Request, caller: Caller = Depends(current_caller)) -> None:
-    await request.app.state.container.get_auth().logout(caller.token)
+    await sign_out(request.app.state.container, caller.user, caller.token)
 
 
 @router.get("/me", response_model=UserOut, summary="Who am I")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from veche.base.conferences import NewConference
 from veche.bus.base import NoResponder
@@ -14,15 +16,23 @@ from veche.bus.messages import (
     LiveParticipant,
     ModerateParticipant,
     ParticipantList,
+    RemovedEntry,
 )
 from veche.domain.admission import may_manage
 from veche.domain.errors import Forbidden, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
+from veche.domain.ticket import JoinTicket
 from veche.web.api.params import ConferenceId
 from veche.web.api.schemas import ConferenceIn, ConferenceOut, GuestJoinIn, JoinIn, JoinOut
-from veche.web.security import current_user
+from veche.web.security import Caller, current_caller, current_user, secure_request
 
 router = APIRouter(tags=["conferences"])
+
+# A guest's browser keeps its own secret: the same browser is the same guest in a conference (his reconnects
+# replace his connection; a moderator's removal keeps him out).
+GUEST_COOKIE = "veche_guest"
+GUEST_COOKIE_S = 30 * 86400
+GUEST_KEY = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 def base_url(request: Request) -> str:
@@ -39,17 +49,20 @@ def signaling_url(request: Request) -> str:
     return f"{scheme}://{host}/ws/v1"
 
 
-async def _join_out(request: Request, conference: Conference, ticket: str, body: JoinIn | None) -> JoinOut:
+async def _join_out(request: Request, conference: Conference, ticket: JoinTicket, body: JoinIn | None) -> JoinOut:
     container = request.app.state.container
     target = await container.get_signaling_placement().target_for(
         conference, region=body.region if body else None, failed_server=body.failed_server if body else None
     )
+    session = (body.session if body else None) or secrets.token_hex(16)
+    sealed = container.get_conferences().seal(ticket, server_id=target.server_id, epoch=target.epoch, session=session)
     shared = container.get_agent().settings
     return JoinOut(
         conference={"id": conference.id, "name": conference.name, "type": conference.type.value},
         signaling_url=target.signaling_url or signaling_url(request),
         server_id=target.server_id,
-        ticket=ticket,
+        ticket=sealed,
+        session=session,
         ice_servers=[*container.settings.signaling.ice_servers, *shared.turn_servers],
         client=shared.client_defaults(),
     )
@@ -88,9 +101,11 @@ async def get_conference(
 
 @router.post("/conferences/{conference_id}/join", response_model=JoinOut, summary="Get a join ticket")
 async def join_conference(
-    conference_id: ConferenceId, request: Request, body: JoinIn | None = None, user: User = Depends(current_user)
+    conference_id: ConferenceId, request: Request, body: JoinIn | None = None, caller: Caller = Depends(current_caller)
 ) -> JoinOut:
-    conference, ticket = await request.app.state.container.get_conferences().ticket_for_user(conference_id, user)
+    conference, ticket = await request.app.state.container.get_conferences().ticket_for_user(
+        conference_id, caller.user, sign_in_token=caller.token
+    )
     return await _join_out(request, conference, ticket, body)
 
 
@@ -104,11 +119,17 @@ async def invite_info(code: str, request: Request) -> dict[str, Any]:
 
 
 @router.post("/invites/{code}/join", response_model=JoinOut, summary="Join as a guest by invite code")
-async def join_as_guest(code: str, body: GuestJoinIn, request: Request) -> JoinOut:
+async def join_as_guest(code: str, body: GuestJoinIn, request: Request, response: Response) -> JoinOut:
     container = request.app.state.container
     if not container.get_agent().settings.guests_allowed:
         raise Forbidden("Guests are not allowed in this organisation. Ask for an account.")
-    conference, ticket = await container.get_conferences().ticket_for_guest(code, body.display_name)
+    key = request.cookies.get(GUEST_COOKIE, "")
+    if not GUEST_KEY.fullmatch(key):
+        key = secrets.token_urlsafe(24)
+        response.set_cookie(
+            GUEST_COOKIE, key, max_age=GUEST_COOKIE_S, httponly=True, samesite="lax", secure=secure_request(request)
+        )
+    conference, ticket = await container.get_conferences().ticket_for_guest(code, body.display_name, key)
     return await _join_out(request, conference, ticket, body)
 
 
@@ -117,6 +138,22 @@ async def _managed(request: Request, conference_id: int, user: User) -> Conferen
     if not may_manage(conference, user):
         raise Forbidden("Only the owner, moderators and administrators may moderate this conference.")
     return conference
+
+
+async def _ask_conference_server(
+    request: Request, conference_id: int, message: ListParticipants | ModerateParticipant
+) -> ParticipantList | CommandResult | None:
+    """Ask the app server the conference runs on; None when it runs nowhere (or its server is gone)."""
+    container = request.app.state.container
+    server = await container.get_signaling_placement().server_of(conference_id)
+    if server is None:
+        return None
+    try:
+        if isinstance(message, ListParticipants):
+            return await container.get_bus().request_to(server, message)
+        return await container.get_bus().request_to(server, message)
+    except NoResponder:
+        return None
 
 
 @router.get(
@@ -128,12 +165,32 @@ async def live_participants(
     conference_id: ConferenceId, request: Request, user: User = Depends(current_user)
 ) -> list[LiveParticipant]:
     await request.app.state.container.get_conferences().get_visible(conference_id, user)
-    try:
-        reply = await request.app.state.container.get_bus().request(ListParticipants(conference_id=conference_id))
-    except NoResponder:
-        return []
-    assert isinstance(reply, ParticipantList)
-    return reply.participants
+    reply = await _ask_conference_server(request, conference_id, ListParticipants(conference_id=conference_id))
+    return reply.participants if isinstance(reply, ParticipantList) else []
+
+
+@router.get(
+    "/conferences/{conference_id}/removed",
+    response_model=list[RemovedEntry],
+    summary="Who a moderator removed (they stay out until let back; moderators)",
+)
+async def removed_participants(
+    conference_id: ConferenceId, request: Request, user: User = Depends(current_user)
+) -> list[RemovedEntry]:
+    await _managed(request, conference_id, user)
+    reply = await _ask_conference_server(request, conference_id, ListParticipants(conference_id=conference_id))
+    return reply.removed if isinstance(reply, ParticipantList) else []
+
+
+@router.post(
+    "/conferences/{conference_id}/removed/{identity}/readmit",
+    status_code=204,
+    summary="Let a removed participant back in (moderators)",
+)
+async def readmit_participant(
+    conference_id: ConferenceId, identity: str, request: Request, user: User = Depends(current_user)
+) -> None:
+    await _moderate(request, conference_id, identity, "readmit", user)
 
 
 async def _moderate(request: Request, conference_id: int, participant: str, action: str, user: User) -> None:
@@ -141,10 +198,9 @@ async def _moderate(request: Request, conference_id: int, participant: str, acti
     message = ModerateParticipant(
         conference_id=conference_id, participant=participant, action=action, by=user.display_name
     )
-    try:
-        reply = await request.app.state.container.get_bus().request(message)
-    except NoResponder as e:
-        raise NotFound(f"Participant {participant} is not in conference {conference_id}.") from e
+    reply = await _ask_conference_server(request, conference_id, message)
+    if reply is None:
+        raise NotFound(f"Participant {participant} is not in conference {conference_id}.")
     if isinstance(reply, CommandResult) and not reply.ok:
         raise NotFound(reply.message)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from veche.base.directory.sync_status import is_following, source_state
 from veche.bus.base import BusError
-from veche.bus.messages import CommandResult, StartDirectorySync
+from veche.bus.messages import StartDirectorySync
 from veche.config.directory import DirectorySource
 from veche.container import Container
 from veche.domain.clock import utc_now
@@ -161,8 +161,6 @@ async def sync_now(name: str, request: Request, _admin: User = Depends(require_a
             f"No base server answered, so the sync of {name} did not start ({e}). Check that the base role is "
             "running and connected to the bus, then try again."
         ) from e
-    if not isinstance(reply, CommandResult):
-        raise Unavailable(f"The base server gave an unexpected answer ({reply.subject}); the sync did not start.")
     status = await container.get_directory_status().get(name)
     if reply.ok:
         return await _describe(request, configured, status)

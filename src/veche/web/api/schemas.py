@@ -120,6 +120,8 @@ class JoinIn(_In):
     failed_server: str | None = Field(default=None, max_length=64)
     # The participant's region (e.g. from the office network): placement prefers app servers there.
     region: str | None = Field(default=None, min_length=1, max_length=64)
+    # The `session` of an earlier answer, when reconnecting: the new connection replaces the old one.
+    session: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
 
 
 class GuestJoinIn(JoinIn):
@@ -130,6 +132,7 @@ class JoinOut(BaseModel):
     conference: dict[str, Any]
     signaling_url: str
     server_id: str
-    ticket: str
+    ticket: str  # valid for two minutes, for one participant session on that server
+    session: str  # send it back (JoinIn.session) when asking again after a disconnection
     ice_servers: list[dict[str, Any]]
     client: dict[str, int]  # client defaults from the shared settings: video_max_height, video_max_bitrate_bps
