@@ -18,9 +18,11 @@ def server() -> SeatLease:
     return SeatLease(Pool.VIDEO, TERMS)
 
 
-def renew(book: LeaseLedger, seats: SeatLease, server_id: str, now: float, region: str = "eu") -> None:
-    """One round trip: the server asks, the manager answers at once."""
-    wanted = seats.ask()
+def renew(
+    book: LeaseLedger, seats: SeatLease, server_id: str, now: float, region: str = "eu", joining: int = 0
+) -> None:
+    """One round trip: the server asks (with room for ``joining`` waiting joins), the manager answers at once."""
+    wanted = seats.ask(joining)
     seats.apply(book.request(server_id, region, wanted, seats.in_use, now), sent_at=now)
 
 
@@ -82,10 +84,12 @@ def test_the_pool_is_never_over_granted_and_a_short_pool_asks_for_give_backs() -
     assert a.slots == 6  # 10 - b's 4
     assert a.scarce
     renew(book, b, "b", 0.3)
-    assert b.slots == 1  # scarce: one in hand
+    assert b.slots == 0  # scarce: nothing in hand, so nothing stranded
     renew(book, a, "a", 0.4)
-    assert a.slots + b.slots <= 10
-    assert book.held(0.4) <= 10
+    assert a.slots == 4  # a gave its spare slots back
+    renew(book, b, "b", 0.5, joining=1)  # a join on b asks for its own slot (and, no longer short, a block)
+    assert b.slots >= 1 and b.admit(0.5)
+    assert book.held(0.5) <= 10
 
 
 def test_a_silent_servers_lease_is_held_until_its_grace_is_over() -> None:
@@ -98,10 +102,10 @@ def test_a_silent_servers_lease_is_held_until_its_grace_is_over() -> None:
     assert a.slots == 10 or a.slots >= 8
     held_by_a = a.slots
     # a goes silent (SIGSTOP, NATS cut, dead): b gets nothing of a's lease for ttl + grace.
-    renew(book, b, "b", 500.0)
+    renew(book, b, "b", 500.0, joining=3)
     assert b.slots == 10 - held_by_a
     assert book.silent(500.0) == ["a"]
-    renew(book, b, "b", 909.0)
+    renew(book, b, "b", 909.0, joining=3)
     assert b.slots == 10 - held_by_a
     renew(book, b, "b", 911.0)
     assert not b.scarce  # a's slots are back

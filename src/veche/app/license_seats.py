@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 RENEW_EVERY_S = 1.0
 REQUEST_TIMEOUT_S = 1.0
+# A join that finds the pool nearly used up asks again every SCARCE_RETRY_S, for at most SCARCE_WAIT_S: other
+# servers return the slots they hold in hand at their next renewal.
+SCARCE_WAIT_S = 2.5
+SCARCE_RETRY_S = 0.3
 
 # Ends ``count`` connections holding ``pool`` here (the newest first): the grace after losing the manager is over.
 EndExcess = Callable[[Pool, int], Awaitable[None]]
@@ -65,6 +69,7 @@ class LicenseSeats(Admission):
         self._organisation = ""
         self.end_excess: EndExcess | None = None
         self.manager_reachable = False
+        self._give_back_pending = False
 
     async def start(self) -> None:
         await self.renew()
@@ -84,7 +89,8 @@ class LicenseSeats(Admission):
     async def admit(self, identity: str, kind: ParticipantKind, guest: bool) -> Seat:
         pools = pools_for(kind, guest)
         user = identity if identity.startswith("user:") else None
-        for attempt in range(2):
+        deadline: float | None = None
+        while True:
             first = user is not None and self._online.get(user, 0) == 0
             wanted = [*pools, *([Pool.ONLINE_USERS] if first else [])]
             now = self._clock_s()
@@ -97,8 +103,17 @@ class LicenseSeats(Admission):
                 if any(self.leases[pool].running_low(now) for pool in wanted):
                     self._renew_soon()
                 return Seat(lambda: self._release(pools, user))
-            if attempt == 0:
-                await self.renew()  # one round trip for more, before saying no
+            if self._expired_on:
+                break
+            if deadline is None:
+                deadline = now + SCARCE_WAIT_S
+            elif now >= deadline or not any(self.leases[p].scarce for p in short):
+                break
+            else:
+                # The pool is nearly used up and other servers may still hold a slot in hand: they give it
+                # back at their next renewal (within a second or so). Wait for that rather than refuse.
+                await asyncio.sleep(SCARCE_RETRY_S)
+            await self.renew(joining=set(short))  # a round trip for this join's slot, before saying no
         pool = short[0] if short else wanted[0]
         self.leases[pool].refusals += 1
         if self._expired_on:
@@ -118,13 +133,19 @@ class LicenseSeats(Admission):
 
     # -- leases ---------------------------------------------------------------------------------------------
 
-    async def renew(self) -> None:
-        """Ask the manager for this server's leases now (one request at a time)."""
+    async def renew(self, joining: set[Pool] | None = None) -> None:
+        """Ask the manager for this server's leases now (one request at a time), with a slot more in each of the
+        ``joining`` pools for a join that waits for it."""
         async with self._lock:
             self._seq += 1
             sent_at = self._clock_s()
             asks = [
-                PoolAsk(pool=pool.value, wanted=lease.ask(), in_use=lease.in_use, refusals=lease.refusals)
+                PoolAsk(
+                    pool=pool.value,
+                    wanted=lease.ask(1 if joining and pool in joining else 0),
+                    in_use=lease.in_use,
+                    refusals=lease.refusals,
+                )
                 for pool, lease in self.leases.items()
             ]
             request = LeaseRequest(server_id=self._server_id, region=self.region, seq=self._seq, asks=asks)
@@ -136,9 +157,12 @@ class LicenseSeats(Admission):
                 self.manager_reachable = False
                 return
             self.manager_reachable = True
-            self._apply(reply, sent_at)
+            self._apply(reply, sent_at, giving_back=not joining)
+        if self._give_back_pending:
+            self._give_back_pending = False
+            await self.renew()
 
-    def _apply(self, reply: LeaseGrants, sent_at: float) -> None:
+    def _apply(self, reply: LeaseGrants, sent_at: float, *, giving_back: bool) -> None:
         self._expired_on, self._organisation = reply.expired_on, reply.organisation
         for g in reply.grants:
             try:
@@ -146,8 +170,13 @@ class LicenseSeats(Admission):
             except ValueError:
                 continue
             grant = Grant(pool, g.slots, g.floor, g.ttl_s, reply.epoch, g.total, g.scarce)
-            if not self.leases[pool].apply(grant, sent_at):
-                logger.warning("ignored a license grant of epoch %d (seen %d)", reply.epoch, self.leases[pool].epoch)
+            lease = self.leases[pool]
+            if not lease.apply(grant, sent_at):
+                logger.warning("ignored a license grant of epoch %d (seen %d)", reply.epoch, lease.epoch)
+            elif giving_back and lease.scarce and lease.slots > lease.in_use:
+                # The pool just became short: give the slots in hand back now, not at the next heartbeat, so a
+                # join on another server finds them.
+                self._give_back_pending = True
 
     def _renew_soon(self) -> None:
         if not self._lock.locked():

@@ -54,6 +54,7 @@ class DevCluster:
     nats_url: str = ""
     auto_approve: bool = True
     region_of: dict[int, str] = field(default_factory=dict)  # app number -> region
+    extra_config: list[str] = field(default_factory=list)  # TOML lines (whole sections) added to every process
     processes: list[ClusterProcess] = field(default_factory=list)
     _postgres: ThrowawayPostgres | None = None
     _nats: ThrowawayNats | None = None
@@ -114,6 +115,7 @@ class DevCluster:
         ]
         if role == "app":
             lines += ["[signaling]", f'public_url = "ws://127.0.0.1:{port}/ws/v1"']
+        lines += self.extra_config
         config.write_text("\n".join(lines) + "\n")
         return ClusterProcess(name=name, role=role, port=port, config=config, log=data_dir / "veche.log")
 

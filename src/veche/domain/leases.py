@@ -221,10 +221,11 @@ class SeatLease:
         self.expires_at = sent_at + grant.ttl_s
         return True
 
-    def ask(self) -> int:
-        """The lease to request now. A smaller one takes effect at once: nothing is admitted beyond it meanwhile,
-        so the manager, which counts the smaller lease once it answers, never counts less than is admitted."""
-        wanted = self.wanted()
+    def ask(self, joining: int = 0) -> int:
+        """The lease to request now, with room for ``joining`` connections waiting for it. A smaller lease takes
+        effect at once: nothing is admitted beyond it meanwhile, so the manager, which counts the smaller lease
+        once it answers, never counts less than is admitted."""
+        wanted = self.wanted() + joining
         self.slots = min(self.slots, wanted)
         return wanted
 
@@ -250,11 +251,12 @@ class SeatLease:
         self.in_use = max(0, self.in_use - 1)
 
     def wanted(self) -> int:
-        """The lease to ask for next: a block in hand beyond the slots in use; little when the pool is short."""
+        """The lease to ask for next: a block in hand beyond the slots in use; none when the pool is short (a join
+        then asks for its own slot), so no server keeps slots another one needs."""
         if self.unlimited:
             return self.in_use + self.terms.block
         if self.scarce:
-            return self.in_use + 1
+            return self.in_use
         low, high = self.in_use + self.terms.block // 2, self.in_use + 2 * self.terms.block
         if low <= self.slots <= high:
             return self.slots  # within the band: no churn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -19,6 +20,12 @@ async def health(request: Request, response: Response) -> dict[str, Any]:
     if "app" in container.roles:
         info = await container.get_media_engine().info()
         body["media_engine"] = {"name": info.name, "version": info.version, "up": info.up, "pid": info.pid}
+        # Connections admitted here per license pool, and the lease each is admitted within (the fault tests sample
+        # these from every server to check the pool is never exceeded).
+        body["license_seats"] = {
+            pool.value: {"in_use": lease.in_use, "slots": lease.slots, "live": lease.live(time.monotonic())}
+            for pool, lease in container.get_license_seats().leases.items()
+        }
         if not info.up:
             roles["app"] = "degraded"
             body["status"] = "degraded"
