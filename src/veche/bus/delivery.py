@@ -38,18 +38,19 @@ class SubscriberQueue(Generic[M]):
     def put(self, data: bytes) -> None:
         """Queue one event (its wire form); needs a running event loop."""
         self._pending.append(data)
-        if self._task is None:
+        if not self.busy:
             self._task = asyncio.get_running_loop().create_task(self._deliver())
 
     @property
     def busy(self) -> bool:
-        return self._task is not None
+        # done() too: a task cancelled before it started (its event loop closing) never ran its ``finally``.
+        return self._task is not None and not self._task.done()
 
     async def wait_delivered(self, timeout_s: float | None = None) -> bool:
         """Wait until every event queued so far is delivered; False when that takes longer than ``timeout_s``."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout_s is None else loop.time() + timeout_s
-        while self._task is not None:
+        while self._task is not None and not self._task.done():
             left = None if deadline is None else deadline - loop.time()
             if left is not None and left <= 0:
                 return False

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from veche.base.conferences import NewConference
-from veche.bus.base import NoResponder
+from veche.bus.base import Bus, NoResponder
 from veche.bus.messages import (
-    CommandResult,
+    BusMessage,
+    BusRequest,
     ListParticipants,
     LiveParticipant,
     ModerateParticipant,
-    ParticipantList,
     RemovedEntry,
 )
 from veche.domain.admission import may_manage
@@ -27,6 +27,8 @@ from veche.web.api.schemas import ConferenceIn, ConferenceOut, GuestJoinIn, Join
 from veche.web.security import Caller, current_caller, current_user, secure_request
 
 router = APIRouter(tags=["conferences"])
+
+R = TypeVar("R", bound=BusMessage)
 
 # A guest's browser keeps its own secret: the same browser is the same guest in a conference (his reconnects
 # replace his connection; a moderator's removal keeps him out).
@@ -140,18 +142,15 @@ async def _managed(request: Request, conference_id: int, user: User) -> Conferen
     return conference
 
 
-async def _ask_conference_server(
-    request: Request, conference_id: int, message: ListParticipants | ModerateParticipant
-) -> ParticipantList | CommandResult | None:
+async def _ask_conference_server(request: Request, conference_id: int, message: BusRequest[R]) -> R | None:
     """Ask the app server the conference runs on; None when it runs nowhere (or its server is gone)."""
     container = request.app.state.container
     server = await container.get_signaling_placement().server_of(conference_id)
     if server is None:
         return None
     try:
-        if isinstance(message, ListParticipants):
-            return await container.get_bus().request_to(server, message)
-        return await container.get_bus().request_to(server, message)
+        bus: Bus = container.get_bus()
+        return await bus.request_to(server, message)
     except NoResponder:
         return None
 
@@ -166,7 +165,7 @@ async def live_participants(
 ) -> list[LiveParticipant]:
     await request.app.state.container.get_conferences().get_visible(conference_id, user)
     reply = await _ask_conference_server(request, conference_id, ListParticipants(conference_id=conference_id))
-    return reply.participants if isinstance(reply, ParticipantList) else []
+    return reply.participants if reply is not None else []
 
 
 @router.get(
@@ -179,7 +178,7 @@ async def removed_participants(
 ) -> list[RemovedEntry]:
     await _managed(request, conference_id, user)
     reply = await _ask_conference_server(request, conference_id, ListParticipants(conference_id=conference_id))
-    return reply.removed if isinstance(reply, ParticipantList) else []
+    return reply.removed if reply is not None else []
 
 
 @router.post(
@@ -201,7 +200,7 @@ async def _moderate(request: Request, conference_id: int, participant: str, acti
     reply = await _ask_conference_server(request, conference_id, message)
     if reply is None:
         raise NotFound(f"Participant {participant} is not in conference {conference_id}.")
-    if isinstance(reply, CommandResult) and not reply.ok:
+    if not reply.ok:
         raise NotFound(reply.message)
 
 
