@@ -60,9 +60,13 @@ class BrowserSession:
             await self.page.click("button[type=submit]")
 
     async def open_conference(self, account: UserAccount, conference_id: int) -> None:
-        """Log in through the real login page, landing on the conference page."""
-        await self.login(account, f"/c/{conference_id}")
-        assert self.page.url.endswith(f"/c/{conference_id}"), self.page.url
+        """Log in through the real login page, landing on the conference page (its address from the API)."""
+        await self.login(account, "/")
+        answer = await self.page.request.get(f"{self.base_url}/api/v1/conferences/{conference_id}")
+        assert answer.ok, await answer.text()
+        url = str((await answer.json())["url"])
+        await self.page.goto(url)
+        assert self.page.url == url, self.page.url
 
     async def status(self) -> str:
         return (await self.page.text_content("#status")) or ""

@@ -172,7 +172,7 @@ async def test_presence_follows_a_contact_into_a_call_and_out(veche: Veche) -> N
     other = await veche.new_session()
     await other.login(contact, "/")
     await eventually(lambda: book.presence(contact.id), lambda p: p == "online", what="online after signing in")
-    await other.page.goto(f"{veche.url}/c/{conference['id']}")
+    await other.page.goto(conference["url"])
     await other.wait_status("connected")
     await eventually(lambda: book.presence(contact.id), lambda p: p == "in a conference", what="in a conference")
     dot = book.page.locator(f'li[data-id="{contact.id}"] .presence')

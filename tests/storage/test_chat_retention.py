@@ -35,6 +35,7 @@ async def _conference(database: Database, code: str) -> int:
         guests_allowed=False,
         access=ConferenceAccess.OPEN,
         invite_code=code,
+        slug=f"s-{code}",
         invited=set(),
         moderators=set(),
         now=NOW,

@@ -99,7 +99,7 @@ def test_cookie_api_calls_need_csrf_header(api: Api) -> None:
     conf = api.conference(api.admin_token)
     r = api.client.post(f"/api/v1/conferences/{conf['id']}/join", json={})
     assert r.status_code == 403 and "CSRF" in r.json()["error"]["message"]
-    page = api.client.get(f"/c/{conf['id']}")
+    page = api.client.get(conf["url"])
     csrf = re.search(r'data-csrf="([^"]+)"', page.text)
     assert csrf and 'data-join-url="/api/v1/conferences/' in page.text
     r = api.client.post(f"/api/v1/conferences/{conf['id']}/join", json={}, headers={"X-CSRF-Token": csrf.group(1)})

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 
-from veche.domain.admission import ParticipantRole, admit_guest, admit_user, may_see
+from veche.domain.admission import ParticipantRole, admit_guest, admit_user, may_see, not_visible
 from veche.domain.clock import Clock
 from veche.domain.errors import Forbidden, InvalidInput, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
@@ -66,6 +66,7 @@ class ConferenceService:
             guests_allowed=spec.guests_allowed,
             access=spec.access,
             invite_code=secrets.token_urlsafe(12),
+            slug=secrets.token_urlsafe(9),
             invited=set(spec.invited),
             moderators=set(spec.moderators),
             now=self._clock(),
@@ -79,7 +80,13 @@ class ConferenceService:
         conference = await self._conferences.get(conference_id)
         # A conference the user may not see looks the same as one that does not exist.
         if conference is None or not may_see(conference, user):
-            raise NotFound(f"Conference {conference_id} does not exist or you may not see it.")
+            raise not_visible(conference_id)
+        return conference
+
+    async def visible_by_slug(self, slug: str, user: User) -> Conference:
+        conference = await self._conferences.by_slug(slug)
+        if conference is None or not may_see(conference, user):
+            raise NotFound("This conference does not exist or you may not see it.")
         return conference
 
     async def get(self, conference_id: int) -> Conference:
@@ -100,7 +107,7 @@ class ConferenceService:
         """The conference and an unsealed ticket (:meth:`seal` names the server, once placement chose one)."""
         conference = await self._conferences.get(conference_id)
         if conference is None:
-            raise NotFound(f"Conference {conference_id} does not exist.")
+            raise not_visible(conference_id)
         role = admit_user(conference, user)
         ticket = self._ticket(conference, f"user:{user.id}", user.display_name, role)
         return conference, replace(ticket, sign_in=sign_in_digest(sign_in_token) if sign_in_token else "")

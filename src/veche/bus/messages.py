@@ -318,6 +318,7 @@ class IncomingCall(BusMessage):
     caller_name: str
     callee_id: int
     ring_s: float = 60.0
+    conference_slug: str = ""  # the conference page is /c/<slug>
 
 
 class CallDismissed(BusMessage):

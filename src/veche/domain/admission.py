@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import enum
 
-from veche.domain.errors import Forbidden
+from veche.domain.errors import Forbidden, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User
 
-__all__ = ["ParticipantRole", "admit_guest", "admit_user", "may_manage", "may_see"]
+__all__ = ["ParticipantRole", "admit_guest", "admit_user", "may_manage", "may_see", "not_visible"]
 
 
 class ParticipantRole(enum.StrEnum):
     MODERATOR = "moderator"  # publishes, mutes and removes others
     SPEAKER = "speaker"  # publishes
     LISTENER = "listener"  # only receives (moderated conferences)
+
+
+def not_visible(conference_id: int) -> NotFound:
+    """The one answer for a conference that does not exist and for one the caller may not see."""
+    return NotFound(f"Conference {conference_id} does not exist or you may not see it.")
 
 
 def may_see(conference: Conference, user: User) -> bool:
@@ -35,7 +40,9 @@ def admit_user(conference: Conference, user: User) -> ParticipantRole:
     if user.disabled:
         raise Forbidden("Your account is disabled.")
     if not may_see(conference, user):
-        raise Forbidden(f"You are not invited to the conference “{conference.name}”.")
+        # Exactly as for a conference that does not exist: an invite-only conference's name and existence stay
+        # private to those invited.
+        raise not_visible(conference.id)
     if may_manage(conference, user):
         return ParticipantRole.MODERATOR
     if conference.type is ConferenceType.MODERATED:

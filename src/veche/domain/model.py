@@ -53,6 +53,7 @@ class Conference:
     access: ConferenceAccess
     invite_code: str
     created_at: datetime
+    slug: str = ""  # the page address /c/<slug> (random: not guessable like the id)
     invited: frozenset[int] = field(default_factory=frozenset)
     moderators: frozenset[int] = field(default_factory=frozenset)
     video_codec: VideoCodec | None = None  # None: the cluster's default (shared settings)

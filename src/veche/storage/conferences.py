@@ -31,6 +31,7 @@ def _conference(row: ConferenceRow, members: list[ConferenceMemberRow]) -> Confe
         guests_allowed=row.guests_allowed,
         access=ConferenceAccess(row.access),
         invite_code=row.invite_code,
+        slug=row.slug,
         created_at=_aware(row.created_at),
         invited=frozenset(m.user_id for m in members if m.role == "invited"),
         moderators=frozenset(m.user_id for m in members if m.role == "moderator"),
@@ -52,6 +53,7 @@ class ConferenceStore:
         guests_allowed: bool,
         access: ConferenceAccess,
         invite_code: str,
+        slug: str,
         invited: set[int],
         moderators: set[int],
         now: datetime,
@@ -66,6 +68,7 @@ class ConferenceStore:
             guests_allowed=guests_allowed,
             access=access.value,
             invite_code=invite_code,
+            slug=slug,
             created_at=now,
             video_codec=video_codec.value if video_codec is not None else None,
         )
@@ -96,6 +99,11 @@ class ConferenceStore:
     async def by_invite_code(self, code: str) -> Conference | None:
         async with self._sessions() as session:
             conference_id = await session.scalar(select(ConferenceRow.id).where(ConferenceRow.invite_code == code))
+        return await self.get(conference_id) if conference_id is not None else None
+
+    async def by_slug(self, slug: str) -> Conference | None:
+        async with self._sessions() as session:
+            conference_id = await session.scalar(select(ConferenceRow.id).where(ConferenceRow.slug == slug))
         return await self.get(conference_id) if conference_id is not None else None
 
     async def list_all(self, *, limit: int = 500) -> list[Conference]:

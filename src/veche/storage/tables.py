@@ -65,6 +65,8 @@ class ConferenceRow(Base):
     guests_allowed: Mapped[bool] = mapped_column(Boolean)
     access: Mapped[str] = mapped_column(String(16))
     invite_code: Mapped[str] = mapped_column(String(64), unique=True)
+    # The conference page's address (/c/<slug>): random, so pages cannot be found by counting.
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     video_codec: Mapped[str | None] = mapped_column(String(8), nullable=True)
 

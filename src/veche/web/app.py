@@ -18,6 +18,7 @@ from veche.web.api import auth, conferences, directory, directory_sources, healt
 from veche.web.api import license as license_api
 from veche.web.directory_page import router as directory_page_router
 from veche.web.errors import install_error_handlers
+from veche.web.license_page import router as license_page_router
 from veche.web.pages import router as pages_router
 
 __all__ = ["create_app"]
@@ -82,6 +83,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(pages_router)
         app.include_router(directory_page_router)
         app.include_router(admin_directory_page_router)
+        app.include_router(license_page_router)
         app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     if "app" in container.roles:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from veche.base.conferences import NewConference
-from veche.domain.errors import DomainError, Forbidden
+from veche.domain.errors import DomainError, Forbidden, NotFound
 from veche.domain.model import ConferenceAccess, ConferenceType, User
 from veche.web.api.auth import client_address
 from veche.web.security import SESSION_COOKIE, csrf_token_for, secure_request
@@ -234,21 +234,24 @@ def _user_ids(logins: str, users: dict[str, int]) -> list[int]:
     return ids
 
 
-@router.get("/c/{conference_id}")
-async def conference_page(conference_id: int, request: Request) -> Response:
+@router.get("/c/{slug}")
+async def conference_page(slug: str, request: Request) -> Response:
     found = await _page_user(request)
     if not found:
         return _to_login(request)
     user, token = found
     try:
-        conference = await request.app.state.container.get_conferences().get(conference_id)
-        name = conference.name
-    except DomainError:
-        name = f"Conference {conference_id}"
+        if len(slug) > 32:
+            raise NotFound("This conference does not exist or you may not see it.")
+        conference = await request.app.state.container.get_conferences().visible_by_slug(slug, user)
+    except DomainError as e:
+        # The same page for a conference that does not exist and one this user may not see.
+        return _render(request, "message.html", 404, title="Conference not found", message=e.message)
+    name = conference.name
     return _render(
         request,
         "conference.html",
-        join_url=f"/api/v1/conferences/{conference_id}/join",
+        join_url=f"/api/v1/conferences/{conference.id}/join",
         csrf=_csrf(request, token),
         guest=False,
         name=name,

@@ -89,5 +89,5 @@ class AddressBook:
                 moderators=frozenset(),
             ),
         )
-        await self._calls.ring(caller, user_id, conference.id)
+        await self._calls.ring(caller, user_id, conference.id, conference.slug)
         return conference

@@ -34,6 +34,7 @@ class RingingCall:
     caller_name: str
     callee_id: int
     until: float
+    conference_slug: str = ""  # the page to open: /c/<slug>
 
 
 class IncomingCalls:
@@ -50,11 +51,12 @@ class IncomingCalls:
         bus.subscribe(CallDismissed, self._dismissed)
         bus.subscribe(ParticipantJoined, self._joined)
 
-    async def ring(self, caller: User, callee_id: int, conference_id: int) -> None:
+    async def ring(self, caller: User, callee_id: int, conference_id: int, conference_slug: str = "") -> None:
         """Tell every server that ``callee_id`` is being called into ``conference_id``."""
         await self._bus.publish(
             IncomingCall(
                 conference_id=conference_id,
+                conference_slug=conference_slug,
                 caller_id=caller.id,
                 caller_name=caller.display_name,
                 callee_id=callee_id,
@@ -138,6 +140,7 @@ class IncomingCalls:
             caller_name=message.caller_name,
             callee_id=message.callee_id,
             until=now + message.ring_s,
+            conference_slug=message.conference_slug,
         )
         while len(calls) > MAX_RINGING_PER_USER:
             del calls[min(calls.values(), key=lambda c: c.until).conference_id]

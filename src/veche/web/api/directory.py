@@ -87,7 +87,7 @@ async def contact(user_id: UserId, request: Request, user: User = Depends(curren
 )
 async def call(user_id: UserId, request: Request, user: User = Depends(current_user)) -> CallOut:
     conference = await request.app.state.container.get_address_book().call(user, user_id)
-    return CallOut(conference_id=conference.id, url=f"/c/{conference.id}")
+    return CallOut(conference_id=conference.id, url=f"/c/{conference.slug}")
 
 
 @router.get(
@@ -108,7 +108,7 @@ async def ringing_calls(
             RingingCallOut(
                 conference_id=c.conference_id,
                 caller=CallerOut(id=c.caller_id, display_name=c.caller_name),
-                url=f"/c/{c.conference_id}",
+                url=f"/c/{c.conference_slug}",
                 expires_in_s=round(calls.remaining_s(c), 1),
             )
             for c in ringing

@@ -93,6 +93,7 @@ class ConferenceOut(BaseModel):
     moderators: list[int]
     invite_code: str
     invite_url: str
+    url: str = Field(description="The conference page for signed-in users (/c/<random slug>)")
     created_at: datetime
     video_codec: str | None = Field(description="vp8, vp9, or null for the cluster's default")
 
@@ -110,6 +111,7 @@ class ConferenceOut(BaseModel):
             moderators=sorted(conference.moderators),
             invite_code=conference.invite_code,
             invite_url=f"{base_url}/join/{conference.invite_code}",
+            url=f"{base_url}/c/{conference.slug}",
             created_at=conference.created_at,
             video_codec=conference.video_codec.value if conference.video_codec is not None else None,
         )
