@@ -159,7 +159,10 @@ class VecheServer:
         return str(response.json()["token"])
 
     def health(self) -> dict[str, Any]:
-        response = self.api("GET", "/api/v1/health")
+        """Health with its details: shown to the cluster's join token (monitoring's credential)."""
+        token_file = self.data_dir / "join_token"
+        token = token_file.read_text().strip() if token_file.exists() else None
+        response = self.api("GET", "/api/v1/health", token=token)
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body

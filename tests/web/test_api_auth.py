@@ -69,11 +69,20 @@ def test_passwords_are_argon2_hashed_and_never_returned(api: Api) -> None:
     assert row is not None and row[1].startswith("$argon2id$")
 
 
-def test_health_reports_roles_and_engine(api: Api) -> None:
-    body = api.call("GET", "/health").json()
-    assert body["status"] == "ok"
-    assert body["roles"] == {"manager": "up", "base": "up", "web": "up", "app": "up"}
-    assert body["media_engine"]["up"] is True
+def test_health_reports_roles_and_engine_to_admins_and_the_cluster(api: Api) -> None:
+    for token in (api.admin_token, api.container.get_join_token()):
+        body = api.call("GET", "/health", token).json()
+        assert body["status"] == "ok"
+        assert body["roles"] == {"manager": "up", "base": "up", "web": "up", "app": "up"}
+        assert body["media_engine"]["up"] is True and "servers" in body
+
+
+def test_health_tells_anyone_else_only_that_it_is_alive(api: Api) -> None:
+    _, anna = api.user("anna")
+    for token in (None, anna, "wrong-token"):
+        answer = api.call("GET", "/health", token)
+        assert answer.status_code == 200
+        assert set(answer.json()) == {"status", "version"}, answer.json()  # no pid, no server ids
 
 
 def test_openapi_published(api: Api) -> None:
