@@ -205,7 +205,7 @@ def test_a_call_rings_for_the_callee_alone(api: Api, people: dict[str, str]) -> 
 def test_answering_a_call_stops_it_ringing(api: Api, people: dict[str, str]) -> None:
     petrova_id = search(api, people["ivanov"], "petrova")[0]["id"]
     first = api.call("POST", f"/directory/contacts/{petrova_id}/call", people["ivanov"]).json()["conference_id"]
-    second = api.call("POST", f"/directory/contacts/{petrova_id}/call", people["ivanov"]).json()["conference_id"]
+    second = api.call("POST", f"/directory/contacts/{petrova_id}/call", api.admin_token).json()["conference_id"]
     calls = ringing(api, people["petrova"]).json()["calls"]
     assert [c["conference_id"] for c in calls] == [first, second]
     # A page that already shows both waits; it is told at once when one of them is answered.
@@ -216,6 +216,36 @@ def test_answering_a_call_stops_it_ringing(api: Api, people: dict[str, str]) -> 
         still = ringing(api, people["petrova"], known=[first, second], wait_s=5).json()["calls"]
         assert [c["conference_id"] for c in still] == [second]
     assert ringing(api, people["petrova"], wait_s=30).status_code == 422  # waits are bounded
+
+
+def test_calling_one_contact_again_and_again_makes_one_conference_and_one_ring(
+    api: Api, people: dict[str, str]
+) -> None:
+    petrova_id = search(api, people["ivanov"], "petrova")[0]["id"]
+    answers = [api.call("POST", f"/directory/contacts/{petrova_id}/call", people["ivanov"]) for _ in range(20)]
+    assert all(a.status_code == 201 for a in answers)
+    assert len({a.json()["conference_id"] for a in answers}) == 1  # the same conference, reused
+    assert len(ringing(api, people["petrova"]).json()["calls"]) == 1  # one ring, not twenty
+    conference_id = answers[0].json()["conference_id"]
+    # She calls back: the same conference of the two of them.
+    ivanov_id = search(api, people["petrova"], "ivanov")[0]["id"]
+    back = api.call("POST", f"/directory/contacts/{ivanov_id}/call", people["petrova"])
+    assert back.json()["conference_id"] == conference_id
+    # Declined and called again, over and over: a few rings, then "too often".
+    codes = []
+    for _ in range(8):
+        api.call("DELETE", f"/directory/calls/{conference_id}", people["petrova"])
+        codes.append(api.call("POST", f"/directory/contacts/{petrova_id}/call", people["ivanov"]).status_code)
+    assert 429 in codes and codes.count(201) <= 5, codes
+    refused = api.call("POST", f"/directory/contacts/{petrova_id}/call", people["ivanov"])
+    assert refused.status_code == 429
+    assert "too often" in refused.json()["error"]["message"] and refused.headers.get("retry-after")
+    # Call conferences do not pile up among the meetings on the home page.
+    call = api.call("POST", f"/directory/contacts/{petrova_id}/call", api.admin_token).json()
+    meeting = api.conference(api.admin_token, name="Planning")
+    login(api, "admin", "admin-password-1")
+    home = api.client.get("/").text
+    assert meeting["url"].rsplit("/", 1)[1] in home and call["url"] not in home
 
 
 def test_address_book_page(api: Api) -> None:

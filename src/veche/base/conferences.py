@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from veche.domain.admission import ParticipantRole, admit_guest, admit_user, may_see, not_visible
 from veche.domain.clock import Clock
-from veche.domain.errors import Forbidden, InvalidInput, NotFound
+from veche.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
 from veche.domain.ticket import TICKET_LIFETIME_S, JoinTicket, encode_ticket
 from veche.storage.conferences import ConferenceStore
@@ -29,6 +29,7 @@ class NewConference:
     invited: frozenset[int] = frozenset()
     moderators: frozenset[int] = frozenset()
     owner_id: int | None = None  # admins may create on behalf of someone
+    call_pair: str | None = None  # an ad hoc call between two users (one conference per pair)
     video_codec: VideoCodec | None = None  # None: the cluster's default
 
 
@@ -67,6 +68,7 @@ class ConferenceService:
             access=spec.access,
             invite_code=secrets.token_urlsafe(12),
             slug=secrets.token_urlsafe(9),
+            call_pair=spec.call_pair,
             invited=set(spec.invited),
             moderators=set(spec.moderators),
             now=self._clock(),
@@ -75,6 +77,27 @@ class ConferenceService:
 
     async def list_visible(self, user: User) -> list[Conference]:
         return [c for c in await self._conferences.list_all() if may_see(c, user)]
+
+    async def call_conference(self, caller: User, callee: int, name: str) -> Conference:
+        """The one conference of calls between ``caller`` and ``callee``: made on the first call, then reused."""
+        pair = ":".join(str(i) for i in sorted((caller.id, callee)))
+        existing = await self._conferences.by_call_pair(pair)
+        if existing is not None:
+            return existing
+        spec = NewConference(
+            name=name[:256],
+            max_participants=2,
+            access=ConferenceAccess.INVITED,
+            invited=frozenset({callee, caller.id}),
+            call_pair=pair,
+        )
+        try:
+            return await self.create(caller, spec)
+        except Conflict:  # both called each other at once: the other call made it
+            found = await self._conferences.by_call_pair(pair)
+            if found is None:
+                raise
+            return found
 
     async def get_visible(self, conference_id: int, user: User) -> Conference:
         conference = await self._conferences.get(conference_id)

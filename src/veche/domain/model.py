@@ -54,6 +54,7 @@ class Conference:
     invite_code: str
     created_at: datetime
     slug: str = ""  # the page address /c/<slug> (random: not guessable like the id)
+    call_pair: str | None = None  # an ad hoc call between two users: "<lower id>:<higher id>"
     invited: frozenset[int] = field(default_factory=frozenset)
     moderators: frozenset[int] = field(default_factory=frozenset)
     video_codec: VideoCodec | None = None  # None: the cluster's default (shared settings)

@@ -32,6 +32,7 @@ def _conference(row: ConferenceRow, members: list[ConferenceMemberRow]) -> Confe
         access=ConferenceAccess(row.access),
         invite_code=row.invite_code,
         slug=row.slug,
+        call_pair=row.call_pair,
         created_at=_aware(row.created_at),
         invited=frozenset(m.user_id for m in members if m.role == "invited"),
         moderators=frozenset(m.user_id for m in members if m.role == "moderator"),
@@ -55,6 +56,7 @@ class ConferenceStore:
         invite_code: str,
         slug: str,
         invited: set[int],
+        call_pair: str | None = None,
         moderators: set[int],
         now: datetime,
         video_codec: VideoCodec | None = None,
@@ -69,6 +71,7 @@ class ConferenceStore:
             access=access.value,
             invite_code=invite_code,
             slug=slug,
+            call_pair=call_pair,
             created_at=now,
             video_codec=video_codec.value if video_codec is not None else None,
         )
@@ -99,6 +102,11 @@ class ConferenceStore:
     async def by_invite_code(self, code: str) -> Conference | None:
         async with self._sessions() as session:
             conference_id = await session.scalar(select(ConferenceRow.id).where(ConferenceRow.invite_code == code))
+        return await self.get(conference_id) if conference_id is not None else None
+
+    async def by_call_pair(self, pair: str) -> Conference | None:
+        async with self._sessions() as session:
+            conference_id = await session.scalar(select(ConferenceRow.id).where(ConferenceRow.call_pair == pair))
         return await self.get(conference_id) if conference_id is not None else None
 
     async def by_slug(self, slug: str) -> Conference | None:

@@ -113,7 +113,8 @@ async def home(request: Request) -> Response:
     if not found:
         return _to_login(request)
     user, token = found
-    conferences = await request.app.state.container.get_conferences().list_visible(user)
+    # Ad hoc calls are reached from the address book and the ring, not listed among the meetings.
+    conferences = [c for c in await request.app.state.container.get_conferences().list_visible(user) if not c.call_pair]
     return _render(request, "home.html", user=user, conferences=conferences, csrf=_csrf(request, token))
 
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from veche.base.conferences import ConferenceService, NewConference
+from veche.base.conferences import ConferenceService
 from veche.base.directory.calls import IncomingCalls
 from veche.base.directory.presence import PresenceState, PresenceTracker
+from veche.domain.chat_rate import ChatRateLimit
 from veche.domain.directory import Visibility, phone_digits, search_key
-from veche.domain.errors import InvalidInput, NotFound
-from veche.domain.model import Conference, ConferenceAccess, User
+from veche.domain.errors import InvalidInput, NotFound, RateLimited
+from veche.domain.model import Conference, User
 from veche.storage.address_book import AddressBookEntry, AddressBookStore
 
 __all__ = ["AddressBook", "Contact", "query_key"]
 
 MAX_QUERY = 100
+CALL_BURST = 5
+CALL_EVERY_S = 12.0
 _PHONE_QUERY = re.compile(r"^[+\d\s().-]+$")
 
 
@@ -40,11 +45,17 @@ class AddressBook:
         presence: PresenceTracker,
         conferences: ConferenceService,
         calls: IncomingCalls,
+        *,
+        now_s: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._presence = presence
         self._conferences = conferences
         self._calls = calls
+        self._now_s = now_s
+        # Rings per caller: CALL_BURST at once, then one every CALL_EVERY_S (a person calls a few people in a
+        # row; a script calling one person in a loop rings him a handful of times, not twenty).
+        self._rings = ChatRateLimit(burst=CALL_BURST, per_second=1 / CALL_EVERY_S)
 
     async def visibility(self, viewer: User) -> Visibility:
         profile = await self._store.viewer(viewer.id)
@@ -74,20 +85,22 @@ class AddressBook:
         return Contact(entry, self._presence.state(user_id))
 
     async def call(self, caller: User, user_id: int) -> Conference:
-        """An ad hoc conference with the contact, open only to the two of them; his open pages ring."""
+        """The conference of calls between the two (made on the first call, then reused); his open pages ring.
+
+        Calling again while it still rings rings nothing more; beyond the per-caller limit, :class:`RateLimited`.
+        """
         if user_id == caller.id:
             raise InvalidInput("You cannot call yourself.")
         callee = (await self.contact(caller, user_id)).entry
         self._presence.touch(caller.id)
-        conference = await self._conferences.create(
-            caller,
-            NewConference(
-                name=f"{caller.display_name} — {callee.display_name}"[:256],
-                max_participants=2,
-                access=ConferenceAccess.INVITED,
-                invited=frozenset({user_id}),
-                moderators=frozenset(),
-            ),
+        conference = await self._conferences.call_conference(
+            caller, user_id, f"{caller.display_name} — {callee.display_name}"
         )
+        if any(c.conference_id == conference.id for c in self._calls.ringing(user_id)):
+            return conference  # it is ringing already: one ring, however often the button is pressed
+        if not self._rings.allow(str(caller.id), self._now_s()):
+            raise RateLimited(
+                "You are calling too often; wait a moment before calling again.", retry_after_s=int(CALL_EVERY_S)
+            )
         await self._calls.ring(caller, user_id, conference.id, conference.slug)
         return conference

@@ -53,23 +53,25 @@ class IncomingCalls:
 
     async def ring(self, caller: User, callee_id: int, conference_id: int, conference_slug: str = "") -> None:
         """Tell every server that ``callee_id`` is being called into ``conference_id``."""
-        await self._bus.publish(
-            IncomingCall(
-                conference_id=conference_id,
-                conference_slug=conference_slug,
-                caller_id=caller.id,
-                caller_name=caller.display_name,
-                callee_id=callee_id,
-                ring_s=self._ring_s,
-            )
+        message = IncomingCall(
+            conference_id=conference_id,
+            conference_slug=conference_slug,
+            caller_id=caller.id,
+            caller_name=caller.display_name,
+            callee_id=callee_id,
+            ring_s=self._ring_s,
         )
+        await self._incoming(message)  # rings here at once (calling again sees it); the others hear the bus
+        await self._bus.publish(message)
 
     async def decline(self, callee_id: int, conference_id: int) -> None:
         """The callee does not take the call: it stops ringing on every server."""
         if conference_id not in self._current(callee_id):
             # Another user's call looks the same as no call at all.
             raise NotFound(f"No call is ringing for you in conference {conference_id}.")
-        await self._bus.publish(CallDismissed(conference_id=conference_id, callee_id=callee_id, reason="declined"))
+        dismissed = CallDismissed(conference_id=conference_id, callee_id=callee_id, reason="declined")
+        await self._dismissed(dismissed)  # here at once; the other servers hear the bus
+        await self._bus.publish(dismissed)
 
     def ringing(self, callee_id: int) -> list[RingingCall]:
         """The calls ringing for the user now, oldest first."""
