@@ -44,8 +44,9 @@ from pathlib import Path
 
 from veche.app.admission import Admission, CountedAdmission, Seat
 from veche.app.license_seats import LicenseSeats
-from veche.bus.base import Bus, EventHandler, M, Q, R, RequestHandler
+from veche.bus.base import Bus, BusError, EventHandler, M, Q, R, RequestHandler
 from veche.bus.inproc import InProcessBus
+from veche.bus.lease_messages import GetLicenseReport
 from veche.bus.messages import BusMessage, BusRequest
 from veche.bus.nats import NatsBus
 from veche.dev.nats import ThrowawayNats
@@ -75,13 +76,22 @@ class Tally:
     db_writes: int = 0
     db_write_s: list[float] = field(default_factory=list)
     manager_cpu_s: float = 0.0  # the manager process's CPU time (only when it runs apart)
+    round_trip_s: list[float] = field(default_factory=list)  # of each answered lease request
+    unanswered: int = 0  # lease requests that timed out or found no manager
 
     @property
     def messages(self) -> int:
         return self.sent + self.received
 
-    def snapshot(self) -> tuple[int, int, int, float]:
-        return self.messages, self.db_writes, len(self.db_write_s), self.manager_cpu_s
+    def snapshot(self) -> tuple[int, int, int, float, int, int]:
+        return (
+            self.messages,
+            self.db_writes,
+            len(self.db_write_s),
+            self.manager_cpu_s,
+            len(self.round_trip_s),
+            self.unanswered,
+        )
 
 
 class CountingBus(Bus):
@@ -101,7 +111,13 @@ class CountingBus(Bus):
 
     async def request(self, message: BusRequest[R], timeout_s: float = 2.0) -> R:
         self._tally.sent += 1
-        reply = await self._inner.request(message, timeout_s)
+        start = time.perf_counter()
+        try:
+            reply = await self._inner.request(message, timeout_s)
+        except BusError:
+            self._tally.unanswered += 1
+            raise
+        self._tally.round_trip_s.append(time.perf_counter() - start)
         self._tally.received += 1
         return reply
 
@@ -264,6 +280,7 @@ class Cluster:
     tally: Tally
     seats: list[LicenseSeats] = field(default_factory=list)
     buses: list[Bus] = field(default_factory=list)
+    observer: Bus | None = None  # the bench's own connection, to read the manager's figures
 
     async def bus(self, server_id: str) -> Bus:
         if self.shared_bus is not None:
@@ -283,6 +300,7 @@ class Cluster:
                 terms=self.terms,
             )
             self.seats.append(seats)
+        self.observer = await self.bus("bench")
         for bus in self.buses:
             if isinstance(bus, NatsBus):
                 await bus.flush()
@@ -290,6 +308,15 @@ class Cluster:
 
     def in_use(self) -> int:
         return sum(seats.leases[Pool.VIDEO].in_use for seats in self.seats)
+
+    async def manager_free(self) -> int | None:
+        """What the manager's book has free in the pool now (None: no manager answers)."""
+        assert self.observer is not None
+        try:
+            report = await self.observer.request(GetLicenseReport(usage_hours=0), timeout_s=0.5)
+        except BusError:
+            return None
+        return report.pools[Pool.VIDEO.value].free
 
     def committed(self) -> int:
         """Connections servers hold or may still admit: their live leases (only the floor when cut off)."""
@@ -336,19 +363,24 @@ class Phase:
     over_commits: int = 0  # samples where the servers' live leases exceeded it
     checks: int = 0
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (monotonic, admitted, committed)
+    manager_free: list[tuple[float, int | None]] = field(default_factory=list)  # (asked at, free in its book)
     messages: int = 0
     db_writes: int = 0
     db_write_s: list[float] = field(default_factory=list)
     manager_cpu_s: float = 0.0
+    round_trip_s: list[float] = field(default_factory=list)
+    unanswered: int = 0  # lease requests that got no answer (timed out, or no manager)
     own_cpu_s: float = 0.0  # this process: the load generator and every app server's LicenseSeats
     end_in_use: int = 0
 
-    def take(self, tally: Tally, before: tuple[int, int, int, float]) -> None:
+    def take(self, tally: Tally, before: tuple[int, int, int, float, int, int]) -> None:
         """The tally's figures since ``before``."""
         self.messages = tally.messages - before[0]
         self.db_writes = tally.db_writes - before[1]
         self.db_write_s = tally.db_write_s[before[2] :]
         self.manager_cpu_s = tally.manager_cpu_s - before[3]
+        self.round_trip_s = tally.round_trip_s[before[4] :]
+        self.unanswered = tally.unanswered - before[5]
 
 
 @dataclass
@@ -372,8 +404,10 @@ class Load:
         committed: Callable[[], int] | None,
         tally: Tally,
         rng: random.Random,
+        manager_free: Callable[[], Awaitable[int | None]] | None = None,
     ) -> None:
         self.targets, self.pool, self.in_use, self.committed = targets, pool, in_use, committed
+        self.manager_free = manager_free
         self.tally, self.rng = tally, rng
         self.held: list[Seat] = []
         self.ids = itertools.count(1)
@@ -432,9 +466,10 @@ class Load:
         ``actions`` run at their offsets (in seconds) meanwhile."""
         before, cpu_before = self.tally.snapshot(), time.process_time()
         start = time.monotonic()
-        sampler = asyncio.create_task(self._sample(phase))
-        pending = [(start + at, action) for at, action in sorted(actions, key=lambda a: a[0])]
-        running: list[asyncio.Task[None]] = []
+        samplers = [asyncio.create_task(self._sample(phase))]
+        if self.manager_free is not None:
+            samplers.append(asyncio.create_task(self._watch_manager(phase, self.manager_free)))
+        scripted = asyncio.create_task(_run_actions(start, actions))
         next_join = start + self.rng.expovariate(join_rate)
         next_leave = start + self.rng.expovariate(leave_rate) if leave_rate > 0 else float("inf")
         end = start + seconds
@@ -444,8 +479,6 @@ class Load:
                 break
             if after_refusal_s is not None and phase.refusals and now >= phase.refusals[0].at + after_refusal_s:
                 break
-            while pending and pending[0][0] <= now:
-                running.append(asyncio.create_task(_run_action(pending.pop(0)[1])))
             while next_join <= now:
                 phase.lags_s.append(now - next_join)
                 task = asyncio.create_task(self.join(self.rng.choice(self.targets), phase))
@@ -458,9 +491,9 @@ class Load:
             await asyncio.sleep(max(0.0, min(next_join, next_leave, end) - time.monotonic()))
         if self.joins:
             await asyncio.wait(set(self.joins))
-        if running:
-            await asyncio.gather(*running)
-        sampler.cancel()
+        await scripted
+        for sampler in samplers:
+            sampler.cancel()
         phase.seconds = time.monotonic() - start
         phase.take(self.tally, before)
         phase.own_cpu_s = time.process_time() - cpu_before
@@ -478,9 +511,18 @@ class Load:
                 phase.over_commits += committed > self.pool
             await asyncio.sleep(SAMPLE_EVERY_S)
 
+    async def _watch_manager(self, phase: Phase, manager_free: Callable[[], Awaitable[int | None]]) -> None:
+        while True:
+            asked_at = time.monotonic()
+            phase.manager_free.append((asked_at, await manager_free()))
+            await asyncio.sleep(max(0.0, asked_at + SAMPLE_EVERY_S - time.monotonic()))
 
-async def _run_action(action: Callable[[], Awaitable[None]]) -> None:
-    await action()
+
+async def _run_actions(start: float, actions: Sequence[tuple[float, Callable[[], Awaitable[None]]]]) -> None:
+    """Each action at its offset from ``start``, one after the other (a late one waits for the one before)."""
+    for at, action in sorted(actions, key=lambda a: a[0]):
+        await asyncio.sleep(max(0.0, start + at - time.monotonic()))
+        await action()
 
 
 # -- the phases -----------------------------------------------------------------------------------------------
@@ -513,7 +555,7 @@ async def baseline(args: argparse.Namespace) -> Phase:
         random.Random(1),
     )
     await load.fill(int(args.pool * PREFILL_SHARE), Phase("fill"))
-    return await load.run(Phase("baseline: in-memory counter"), args.rate, args.rate, args.baseline)
+    return await load.run(Phase("baseline: CountedAdmission"), args.rate, args.rate, args.baseline)
 
 
 async def restart(cluster: Cluster, record: list[Restart], gap_s: float) -> None:
@@ -550,8 +592,10 @@ async def leased(args: argparse.Namespace, root: Path) -> tuple[list[Phase], lis
     try:
         await manager.start()
         await cluster.start_servers()
-        load = Load(cluster.seats, args.pool, cluster.in_use, cluster.committed, tally, random.Random(2))
-        fill = Phase(f"pre-fill to {PREFILL_SHARE:.0%} (back to back)")
+        load = Load(
+            cluster.seats, args.pool, cluster.in_use, cluster.committed, tally, random.Random(2), cluster.manager_free
+        )
+        fill = Phase(f"leases: pre-fill to {PREFILL_SHARE:.0%}, back to back")
         before, cpu_before = tally.snapshot(), time.process_time()
         started = time.monotonic()
         await load.fill(int(args.pool * PREFILL_SHARE), fill)
@@ -567,7 +611,7 @@ async def leased(args: argparse.Namespace, root: Path) -> tuple[list[Phase], lis
             Phase("leases: manager restarted twice"), args.rate, args.rate, args.seconds, actions=actions
         )
         saturation = await load.run(
-            Phase(f"leases: saturation (leaves at {args.rate / 2:g}/s)"),
+            Phase(f"leases: saturation, leaves {args.rate / 2:g}/s"),
             args.rate,
             args.rate / 2,
             args.saturation_limit,
@@ -606,37 +650,53 @@ def report(args: argparse.Namespace, base: Phase, phases: list[Phase], restarts:
         f"grace {args.grace:g} s, block {args.block}; {args.rate:g} joins/s and {args.rate:g} leaves/s (Poisson); "
         f"{wall_s:.0f} s in all\n"
     )
-    header = (
-        f"{'phase':<38} {'s':>5} {'admitted':>8} {'refused':>7} {'p50 us':>6} {'p99 us':>8} {'max ms':>7} "
-        f"{'msg/s':>5} {'wr/s':>4} {'wr p99 ms':>9} {'mgr CPU':>7} {'own CPU':>7} {'in use':>7} {'over-grants':>12}"
-    )
-    print(header)
-    print("-" * len(header))
+    rows = [
+        (
+            "phase", "s", "admitted", "refused", "p50 us", "p99 us", "max ms", "msg/s", "rtt p50/p99 ms", "no answer",
+            "wr/s", "wr p99 ms", "mgr CPU", "own CPU", "in use", "over-grants",
+        )
+    ]  # fmt: skip
     for phase in [base, *phases]:
         leased = phase is not base
-        print(
-            f"{phase.name:<38} {phase.seconds:5.1f} {phase.admitted:8,} {phase.refused:7,} "
-            f"{statistics.median(phase.latencies_s) * 1e6:6.0f} {quantile(phase.latencies_s, 0.99) * 1e6:8.0f} "
-            f"{max(phase.latencies_s) * 1000:7.1f} "
-            + (
-                f"{phase.messages / phase.seconds:5.0f} {phase.db_writes / phase.seconds:4.0f} "
-                if leased
-                else f"{'-':>5} {'-':>4} "
+        rtt = phase.round_trip_s
+        rows.append(
+            (
+                phase.name,
+                f"{phase.seconds:.1f}",
+                f"{phase.admitted:,}",
+                f"{phase.refused:,}",
+                f"{statistics.median(phase.latencies_s) * 1e6:.0f}",
+                f"{quantile(phase.latencies_s, 0.99) * 1e6:,.0f}",
+                f"{max(phase.latencies_s) * 1000:,.1f}",
+                f"{phase.messages / phase.seconds:,.0f}" if leased else "-",
+                f"{quantile(rtt, 0.5) * 1000:.1f}/{quantile(rtt, 0.99) * 1000:.0f}" if rtt else "-",
+                f"{phase.unanswered:,}" if leased else "-",
+                f"{phase.db_writes / phase.seconds:.0f}" if leased else "-",
+                f"{quantile(phase.db_write_s, 0.99) * 1000:.1f}" if phase.db_write_s else "-",
+                f"{phase.manager_cpu_s / phase.seconds:.0%}" if phase.manager_cpu_s else "-",
+                f"{phase.own_cpu_s / phase.seconds:.0%}",
+                f"{phase.end_in_use / pool:.2%}",
+                f"{phase.over_grants}/{phase.checks}" if leased else "-",
             )
-            + (f"{quantile(phase.db_write_s, 0.99) * 1000:9.1f} " if phase.db_write_s else f"{'-':>9} ")
-            + (f"{phase.manager_cpu_s / phase.seconds:7.0%} " if phase.manager_cpu_s else f"{'-':>7} ")
-            + (f"{phase.own_cpu_s / phase.seconds:7.0%} " if phase.own_cpu_s else f"{'-':>7} ")
-            + f"{phase.end_in_use / pool:7.2%} "
-            + (f"{phase.over_grants}/{phase.checks}" if leased else "-").rjust(12)
         )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        cells = [
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells))
+        if n == 0:
+            print("-" * (sum(widths) + 2 * (len(widths) - 1)))
     lag = [lag for phase in [base, *phases[1:]] for lag in phase.lags_s]
     commits = sum(p.over_commits for p in phases)
     print(
-        "\n  p50/p99/max: admit() of every join, admitted or refused; msg/s: lease requests the app servers sent +"
-        "\n  replies they received; wr/s, wr p99: the manager's lease writes before it answers; mgr CPU: the manager"
-        "\n  process, own CPU: this one (load generator and all app servers), per wall second; in use: admitted / pool"
-        "\n  at the end; over-grants: checks (every 100 ms and after each admission) where the connections admitted on"
-        "\n  all servers exceeded the pool / checks made. s includes waiting for the joins still pending at the end."
+        "\n  p50/p99/max: admit() of every join, admitted or refused. msg/s: lease requests the app servers sent +"
+        "\n  replies they received. rtt: a lease request's round trip as the app server saw it (answered ones)."
+        "\n  no answer: requests that timed out (1 s) or found no manager. wr/s, wr p99: the manager's lease writes"
+        "\n  before it answers. mgr CPU: the manager process, own CPU: this one (load generator and all app servers),"
+        "\n  per wall second. in use: admitted / pool at the end. over-grants: checks (every 100 ms and after each"
+        "\n  admission) where the connections admitted on all servers exceeded the pool / checks made. s includes"
+        "\n  waiting for the joins still pending at the end."
         f"\n  Samples where the servers' live leases (what they may still admit) exceeded the pool: {commits}."
         f"\n  The load generator started joins late by p99 {ms(quantile(lag, 0.99))}, max {ms(max(lag))}."
     )
@@ -674,6 +734,14 @@ def report(args: argparse.Namespace, base: Phase, phases: list[Phase], restarts:
         f"{min(u for u, _ in after) / pool:.2%}; the lowest at a refusal {lowest.in_use / pool:.2%} "
         f"({pool - lowest.in_use:,} not in use, {pool - lowest.committed:,} not held)"
     )
+    book = [(t, free) for t, free in saturation.manager_free if free is not None]
+    before = [free for t, free in book if t <= first.at]
+    later = [free for t, free in book if t >= first.at]
+    if before and later:
+        print(
+            f"The manager's book had {before[-1]:,} free just before the first refusal; from then on mean "
+            f"{statistics.mean(later):,.0f}, max {max(later):,} free (read every 100 ms with GetLicenseReport)"
+        )
     refusals, admissions = saturation.refusal_latencies_s, saturation.admission_latencies_s
     print(
         f"At saturation: {len(full):,} refused for a full pool, {unreachable:,} because the manager did not answer; "
