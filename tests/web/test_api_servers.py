@@ -61,3 +61,19 @@ def test_settings_change_is_applied_without_restart(api: Api) -> None:
     assert guest.status_code == 403 and "Guests are not allowed" in guest.json()["error"]["message"]
     bad = api.call("PATCH", "/settings", api.admin_token, json={"video_max_height": 999})
     assert bad.status_code == 400 and api.call("GET", "/settings", api.admin_token).json()["revision"] == 1
+
+
+def test_guests_get_their_own_short_lived_turn_credentials_never_the_secret(api: Api) -> None:
+    conf = api.conference(api.admin_token, guests_allowed=True)
+    turn = {"urls": "turn:turn.example.org:3478", "secret": "coturn-static-auth-secret"}
+    assert api.call("PATCH", "/settings", api.admin_token, json={"turn_servers": [turn]}).status_code == 200
+    answers = []
+    for name in ("Visitor one", "Visitor two"):
+        api.client.cookies.clear()  # two browsers
+        joined = api.call("POST", f"/invites/{conf['invite_code']}/join", json={"display_name": name})
+        assert joined.status_code == 200, joined.text
+        assert "coturn-static-auth-secret" not in joined.text
+        [server] = [s for s in joined.json()["ice_servers"] if s["urls"] == turn["urls"]]
+        answers.append(server)
+    assert answers[0]["username"] != answers[1]["username"]
+    assert all(a["username"].split(":")[0].isdigit() and a["credential"] for a in answers)

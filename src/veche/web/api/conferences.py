@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -22,6 +23,7 @@ from veche.domain.admission import may_manage
 from veche.domain.errors import Forbidden, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
 from veche.domain.ticket import JoinTicket
+from veche.domain.turn_credentials import client_ice_servers
 from veche.web.api.params import ConferenceId
 from veche.web.api.schemas import ConferenceIn, ConferenceOut, GuestJoinIn, JoinIn, JoinOut
 from veche.web.security import Caller, current_caller, current_user, secure_request
@@ -65,7 +67,9 @@ async def _join_out(request: Request, conference: Conference, ticket: JoinTicket
         server_id=target.server_id,
         ticket=sealed,
         session=session,
-        ice_servers=[*container.settings.signaling.ice_servers, *shared.turn_servers],
+        ice_servers=client_ice_servers(
+            [*container.settings.signaling.ice_servers, *shared.turn_servers], ticket.identity, time.time()
+        ),
         client=shared.client_defaults(),
     )
 
