@@ -7,6 +7,7 @@ address every test here is skipped with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -44,10 +45,10 @@ async def browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-@pytest.fixture
-async def veche(veche_server: VecheServer, browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Veche]:
-    """Per test: fresh browser contexts against the session's server; on failure, print the pages' consoles."""
-    helper = Veche(veche_server, browser)
+@contextlib.asynccontextmanager
+async def browsing(server: VecheServer, browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Veche]:
+    """Fresh browser contexts against ``server``; on failure, print the pages' consoles and the server log."""
+    helper = Veche(server, browser)
     try:
         yield helper
     finally:
@@ -55,8 +56,15 @@ async def veche(veche_server: VecheServer, browser: Browser, request: pytest.Fix
         if report is not None and report.failed:
             for i, session in enumerate(helper.sessions):
                 print(f"--- browser {i} console ---\n{session.diagnostics()}")
-            print(f"--- server log ---\n{veche_server.log_tail(60)}")
+            print(f"--- server log ---\n{server.log_tail(60)}")
         await helper.close()
+
+
+@pytest.fixture
+async def veche(veche_server: VecheServer, browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Veche]:
+    """Per test: fresh browser contexts against the session's server."""
+    async with browsing(veche_server, browser, request) as helper:
+        yield helper
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -21,6 +21,7 @@ from veche.domain.license import License, generate_key, sign_license
 from veche.domain.license_pools import Pool
 
 from .browser import BrowserSession, UserAccount, Veche, eventually
+from .conftest import browsing
 
 pytestmark = [pytest.mark.browser]
 
@@ -64,17 +65,9 @@ def licensed_server(tmp_path: Path, vendor: Vendor) -> Iterator[VecheServer]:
 async def veche_licensed(
     licensed_server: VecheServer, browser: Browser, request: pytest.FixtureRequest
 ) -> AsyncIterator[Veche]:
-    """As the `veche` fixture, against the licensed server: on failure, the pages' consoles and the server log."""
-    helper = Veche(licensed_server, browser)
-    try:
+    """As the `veche` fixture, against the licensed server."""
+    async with browsing(licensed_server, browser, request) as helper:
         yield helper
-    finally:
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            for i, session in enumerate(helper.sessions):
-                print(f"--- browser {i} console ---\n{session.diagnostics()}")
-            print(f"--- server log ---\n{licensed_server.log_tail(60)}")
-        await helper.close()
 
 
 async def _admin(veche: Veche) -> BrowserSession:

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import update
-from starlette.testclient import WebSocketTestSession
 
 from tests.support.eventually import eventually
 from tests.web.conftest import Api
+from tests.web.test_signaling_ws import joined as socket
+from tests.web.test_signaling_ws import until
 from veche.domain.ticket import TICKET_LIFETIME_S, decode_ticket, encode_ticket
 from veche.storage.tables import UserRow
-
-
-@contextmanager
-def socket(api: Api, ticket: str) -> Iterator[tuple[WebSocketTestSession, dict[str, Any]]]:
-    with api.client.websocket_connect("/ws/v1") as ws:
-        ws.send_json({"type": "join", "v": 1, "ticket": ticket, "id": 1})
-        yield ws, ws.receive_json()
 
 
 def join_answer(api: Api, conf_id: int, token: str, **body: Any) -> dict[str, Any]:
@@ -32,14 +25,6 @@ def join_answer(api: Api, conf_id: int, token: str, **body: Any) -> dict[str, An
 
 def live(api: Api, conf_id: int) -> list[dict[str, Any]]:
     return list(api.call("GET", f"/conferences/{conf_id}/participants", api.admin_token).json())
-
-
-def until(ws: WebSocketTestSession, type_: str) -> dict[str, Any]:
-    for _ in range(20):
-        message = ws.receive_json()
-        if message["type"] == type_:
-            return dict(message)
-    raise AssertionError(f"no {type_}")
 
 
 def wait_for(api: Api, probe: Any, what: str) -> Any:

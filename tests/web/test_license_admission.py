@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from starlette.testclient import WebSocketTestSession
 
 from tests.support.eventually import eventually
 from tests.web.conftest import Api
+from tests.web.test_signaling_ws import joined as socket
 from veche.bus.lease_messages import LicenseReport
 from veche.domain.license import License, generate_key, sign_license
 from veche.domain.license_pools import Pool
-
-
-@contextmanager
-def socket(api: Api, ticket: str) -> Iterator[tuple[WebSocketTestSession, dict[str, Any]]]:
-    with api.client.websocket_connect("/ws/v1") as ws:
-        ws.send_json({"type": "join", "v": 1, "ticket": ticket, "id": 1})
-        yield ws, ws.receive_json()
 
 
 def user_ticket(api: Api, conf_id: int, token: str) -> str:
