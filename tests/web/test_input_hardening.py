@@ -167,3 +167,21 @@ def test_sockets_that_have_not_joined_are_capped_per_address(api: Api) -> None:
             admitted.send_json({"type": "ping", "id": 5})
             error = admitted.receive_json()
             assert error["code"] == "not_joined" and error["id"] == 5
+
+
+def test_names_with_control_bidi_or_only_invisible_characters_are_refused(api: Api) -> None:
+    conf = api.conference(api.admin_token, guests_allowed=True)
+    for bad in ("Mallory\x00", "\u202eAdmin", "\u200b\u200b\u200b"):
+        guest = api.call("POST", f"/invites/{conf['invite_code']}/join", json={"display_name": bad})
+        assert guest.status_code == 400, guest.text
+        meeting = api.call("POST", "/conferences", api.admin_token, json={"name": bad})
+        assert meeting.status_code == 400, meeting.text
+        user = api.call(
+            "POST",
+            "/users",
+            api.admin_token,
+            json={"login": "zed", "display_name": bad, "email": "", "password": "zed-password-1", "is_admin": False},
+        )
+        assert user.status_code == 400 and user.json()["error"]["message"], user.text
+    ok = api.call("POST", f"/invites/{conf['invite_code']}/join", json={"display_name": "Анна 李"})
+    assert ok.status_code == 200

@@ -20,6 +20,7 @@ from veche.domain.clock import Clock
 from veche.domain.errors import AuthenticationFailed, InvalidInput, RateLimited
 from veche.domain.login_throttle import LoginThrottle, Refusal, RefusalReason
 from veche.domain.model import User
+from veche.domain.names import clean_name
 from veche.storage.users import SessionStore, UserStore
 
 __all__ = ["AuthService", "DirectoryAuthenticator", "LoginResult", "token_hash", "validate_new_user"]
@@ -78,8 +79,7 @@ def validate_new_user(login: str, display_name: str, email: str, password: str) 
         raise InvalidInput(
             "The login must be 2–64 characters: letters, digits, '.', '_', '-', '@', starting with a letter or digit."
         )
-    if not display_name.strip() or len(display_name) > 128:
-        raise InvalidInput("The display name must be 1–128 characters.")
+    clean_name(display_name, what="The display name", max_length=128)
     if email and ("@" not in email or len(email) > 320):
         raise InvalidInput("The email address is not valid.")
     if len(password) < MIN_PASSWORD:

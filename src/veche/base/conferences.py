@@ -10,6 +10,7 @@ from veche.domain.admission import ParticipantRole, admit_guest, admit_user, may
 from veche.domain.clock import Clock
 from veche.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
+from veche.domain.names import clean_name
 from veche.domain.ticket import TICKET_LIFETIME_S, JoinTicket, encode_ticket
 from veche.storage.conferences import ConferenceStore
 from veche.storage.users import UserStore
@@ -46,9 +47,7 @@ class ConferenceService:
         self._key = ticket_key
 
     async def create(self, creator: User, spec: NewConference) -> Conference:
-        name = spec.name.strip()
-        if not name or len(name) > 256:
-            raise InvalidInput("The conference name must be 1–256 characters.")
+        name = clean_name(spec.name, what="The conference name", max_length=256)
         if not 2 <= spec.max_participants <= MAX_PARTICIPANTS_LIMIT:
             raise InvalidInput(f"The participant limit must be between 2 and {MAX_PARTICIPANTS_LIMIT}.")
         owner_id = spec.owner_id if spec.owner_id is not None else creator.id
@@ -138,9 +137,7 @@ class ConferenceService:
     async def ticket_for_guest(self, code: str, display_name: str, guest_key: str) -> tuple[Conference, JoinTicket]:
         """``guest_key`` is the guest's browser's own secret (a cookie): the same browser is the same guest, so a
         guest a moderator removed stays out, and his reconnects replace his connection."""
-        name = display_name.strip()
-        if not name or len(name) > 64:
-            raise InvalidInput("Enter a display name of 1–64 characters.")
+        name = clean_name(display_name, what="Your display name", max_length=64)
         conference = await self.by_invite(code)
         role = admit_guest(conference)
         identity = "guest:" + hashlib.sha256(f"{conference.id}:{guest_key}".encode()).hexdigest()[:16]

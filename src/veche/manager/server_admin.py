@@ -23,6 +23,7 @@ from veche.bus.messages import (
 )
 from veche.domain.clock import Clock
 from veche.domain.errors import InvalidInput, NotFound, Unavailable
+from veche.domain.names import clean_name
 from veche.domain.server_snapshot import ServerStatus
 from veche.domain.shared_settings import SharedSettings
 from veche.manager.registry import ServerRegistry
@@ -148,10 +149,10 @@ class ServerAdmin:
     ) -> ServerInfo:
         """Change what the admin decides about a server and tell it. The catalog is changed even if the server
         is down (it learns the change when it registers again)."""
-        if name is not None and not 1 <= len(name.strip()) <= 128:
-            raise InvalidInput("A server name must be 1–128 characters.")
-        if region is not None and not 1 <= len(region.strip()) <= 64:
-            raise InvalidInput("A region must be 1–64 characters.")
+        if name is not None:
+            name = clean_name(name, what="A server name", max_length=128)
+        if region is not None:
+            region = clean_name(region, what="A region", max_length=64)
         if max_participants is not None and max_participants < 1:
             raise InvalidInput("The capacity must be at least 1 participant.")
         fields: dict[str, Any] = dict(
