@@ -70,6 +70,7 @@ class LicenseSeats(Admission):
         self.end_excess: EndExcess | None = None
         self.manager_reachable = False
         self._give_back_pending = False
+        self._soon: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.renew()
@@ -113,7 +114,12 @@ class LicenseSeats(Admission):
                 # The pool is nearly used up and other servers may still hold a slot in hand: they give it
                 # back at their next renewal (within a second or so). Wait for that rather than refuse.
                 await asyncio.sleep(SCARCE_RETRY_S)
-            await self.renew(joining=set(short))  # a round trip for this join's slot, before saying no
+            # A round trip for this join's slot before saying no; the wait for other joins' requests counts too.
+            left = max(0.05, deadline - self._clock_s())
+            try:
+                await asyncio.wait_for(self.renew(joining=set(short)), left)
+            except TimeoutError:
+                pass
         pool = short[0] if short else wanted[0]
         self.leases[pool].refusals += 1
         if self._expired_on:
@@ -179,8 +185,9 @@ class LicenseSeats(Admission):
                 self._give_back_pending = True
 
     def _renew_soon(self) -> None:
-        if not self._lock.locked():
-            asyncio.create_task(self.renew())
+        """One renewal at a time from admissions: those made before it runs are in the request it sends."""
+        if self._soon is None or self._soon.done():
+            self._soon = asyncio.create_task(self.renew())
 
     async def _renew_loop(self) -> None:
         while True:

@@ -253,9 +253,7 @@ class SeatLease:
     def wanted(self) -> int:
         """The lease to ask for next: a block in hand beyond the slots in use; none when the pool is short (a join
         then asks for its own slot), so no server keeps slots another one needs."""
-        if self.unlimited:
-            return self.in_use + self.terms.block
-        if self.scarce:
+        if self.scarce and not self.unlimited:
             return self.in_use
         low, high = self.in_use + self.terms.block // 2, self.in_use + 2 * self.terms.block
         if low <= self.slots <= high:

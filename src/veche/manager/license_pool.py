@@ -83,6 +83,7 @@ class LicensePool:
         self._tasks: list[asyncio.Task[None]] = []
         self._license_mtime: float | None = None
         self._started = False
+        self._stored: dict[tuple[Pool, str], tuple[int, int, str]] = {}  # what license_leases holds
         bus.handle(LeaseRequest, self._on_request)
         bus.subscribe(LeaseReturn, self._on_return)
         bus.handle(GetLicenseReport, self._on_report)
@@ -94,6 +95,11 @@ class LicensePool:
         self._read_license()
         self.epoch = await self._store.next_epoch()
         stored = await self._store.leases()
+        self._stored = {
+            (pool, lease.server_id): (lease.slots, lease.floor, lease.region)
+            for pool, leases in stored.items()
+            for lease in leases
+        }
         now = self._clock_s()
         for pool in Pool:
             self._ledgers[pool] = LeaseLedger.restored(
@@ -133,7 +139,6 @@ class LicensePool:
                 except ValueError:
                     continue
                 ledger = self._ledgers[pool]
-                before = ledger.leases.get(message.server_id)
                 grant = ledger.request(
                     message.server_id,
                     message.region,
@@ -144,16 +149,16 @@ class LicensePool:
                     refusals=ask.refusals,
                 )
                 after = ledger.leases[message.server_id]
-                if before is None or (after.slots, after.floor, after.region) != (
-                    before.slots,
-                    before.floor,
-                    before.region,
-                ):
+                stored = self._stored.get((pool, message.server_id))
+                # Only a lease that grows beyond what is stored must be written before the answer (a restarted
+                # manager then counts at least it); a smaller one left stored larger errs on the safe side.
+                if stored is None or after.slots > stored[0] or after.floor > stored[1] or after.region != stored[2]:
                     grown.append((pool, after))
                 grants.append(grant)
             if grown:
-                # Written before the answer: a manager restarted after this grant still counts it.
                 await self._store.save(grown)
+                for pool, lease in grown:
+                    self._stored[(pool, lease.server_id)] = (lease.slots, lease.floor, lease.region)
         expired = self.license is not None and self.license.expired(self._today())
         return LeaseGrants(
             epoch=self.epoch,
@@ -169,8 +174,9 @@ class LicensePool:
 
     async def _on_return(self, message: LeaseReturn) -> None:
         async with self._lock:
-            for ledger in self._ledgers.values():
+            for pool, ledger in self._ledgers.items():
                 ledger.release(message.server_id)
+                self._stored.pop((pool, message.server_id), None)
             await self._store.save([], [(pool, message.server_id) for pool in Pool])
         logger.info("license pool: %s stopped and gave its leases back", message.server_id)
 
