@@ -151,20 +151,28 @@ class Client:
 
 
 async def join(licensed: Licensed, conference_id: int, **body: Any) -> Client:
+    """Ask for a ticket and join with it, asking again as the page does while the chosen server is unreachable."""
     async with httpx.AsyncClient(timeout=10) as http:
-        for attempt in range(5):
+        for attempt in range(10):
             answer = await http.post(
                 f"{licensed.cluster.web_url}/api/v1/conferences/{conference_id}/join",
                 headers={"Authorization": f"Bearer {licensed.token}"},
                 json=body,
             )
-            if answer.status_code != 503:  # no live app server for a moment (heartbeats late): ask again
-                break
-            await asyncio.sleep(0.5 * (attempt + 1))
-    assert answer.status_code == 200, answer.text
-    client = Client(answer.json())
-    await client.open()
-    return client
+            if answer.status_code == 503:  # no live app server for a moment (heartbeats late): ask again
+                await asyncio.sleep(0.5 * (attempt + 1))
+                continue
+            assert answer.status_code == 200, answer.text
+            client = Client(answer.json())
+            try:
+                await client.open()
+            except OSError:
+                # Placed on a server that has just died and is not yet known to be dead: the page reconnects
+                # through a fresh ticket, which places the conference again once the death is noticed.
+                await asyncio.sleep(0.5 * (attempt + 1))
+                continue
+            return client
+    raise AssertionError(f"no app server took the join: {answer.status_code} {answer.text}")
 
 
 def server_name(licensed: Licensed, server_id: str) -> str:
