@@ -4,13 +4,18 @@
  * `media_reset`.
  */
 
+import { CallDevices } from "./call_devices";
+import { CallTools } from "./call_tools";
 import { ChatView } from "./chat";
 import { Controls } from "./controls";
+import { HandControl } from "./hands";
 import { Grid } from "./layout/grid";
 import { Tile, tileKey } from "./layout/tile";
-import { captureCamera, captureScreen, stopStream } from "./media";
+import { loadChoice } from "./devices";
+import { captureCamera, captureScreen, captureTrack, stopStream, type DeviceProblem, type LocalMedia } from "./media";
 import { MediaSession, type FeedFigures, type Outcome } from "./media_session";
 import { ParticipantList } from "./participants";
+import type { JoinSetup } from "./prejoin";
 import type { OutboundFigures } from "./publisher";
 import {
   DEFAULT_MEDIA_PLAN,
@@ -20,6 +25,7 @@ import {
   type IncomingMessage,
   type JoinAnswer,
   type JoinedEvent,
+  type ModerationAction,
   type Participant,
 } from "./protocol";
 import { decodableVideoCodecs } from "./rtc";
@@ -35,9 +41,13 @@ export class Conference {
   private readonly signaling: SignalingClient;
   private readonly grid: Grid;
   private readonly people: ParticipantList;
-  private readonly chat: ChatView;
+  /** Public so the page layout can say when the chat panel is shown (`chat.setVisible`, `chat.attachBadge`). */
+  readonly chat: ChatView;
   private readonly controls: Controls;
   private readonly media: MediaSession;
+  private readonly tools: CallTools;
+  private readonly hand: HandControl;
+  private readonly devices: CallDevices;
 
   private selfId: string | null = null;
   private canPublish = false;
@@ -50,23 +60,42 @@ export class Conference {
   private micOn = true;
   private camOn = true;
   private toldFallback = false;
+  /** Why the camera / microphone is not captured (null: it is, or was never asked for). */
+  private cameraProblem: DeviceProblem | null = null;
+  private micProblem: DeviceProblem | null = null;
+  private retryingDevices = false;
+  /** Whether capture was tried (before that a missing device is not "missing" yet). */
+  private captureTried = false;
 
   constructor(
     private readonly page: Page,
     private answer: JoinAnswer,
     transport?: TransportFactory,
     private readonly rejoin?: (failedServer: string) => Promise<JoinAnswer>,
+    /** What the pre-join screen captured and chose (null: capture when publishing, as chosen last time). */
+    private setup: JoinSetup | null = null,
   ) {
-    this.grid = new Grid(page.grid, (feed, layer) => void this.media.sendLayer(feed, layer));
-    this.people = new ParticipantList(page.participants, {
-      mute: (p) => void this.moderate(p, "mute"),
-      remove: (p) => void this.moderate(p, "remove"),
+    this.micOn = setup?.micOn ?? true;
+    this.camOn = setup?.camOn ?? true;
+    this.devices = new CallDevices(page, setup?.choice ?? loadChoice(), {
+      retry: () => void this.retryDevices(),
+      switchDevice: (kind, deviceId) => void this.switchDevice(kind, deviceId),
+      closePanel: () => this.controls.openDevices(false),
     });
+    this.grid = new Grid(page.grid, (feed, layer) => void this.media.sendLayer(feed, layer));
+    this.tools = new CallTools(page, this.grid);
+    this.people = new ParticipantList(page.participants, {
+      moderate: (p, action) => void this.moderate(p, action),
+      handRaised: (p) => showNotice(this.page, `${p.display_name} raised a hand.`),
+    });
+    this.hand = new HandControl(page.screenButton, (raise) => void this.raiseHand(raise));
     this.chat = new ChatView(page.chatLog, page.chatForm, page.chatInput, page.chatSend, (text) => this.sendChat(text));
+    this.tools.showUnread(this.chat);
     this.controls = new Controls(page, {
       toggleMic: () => this.setMic(!this.micOn),
       toggleCamera: () => this.setCamera(!this.camOn),
       toggleScreen: () => void (this.screen ? this.stopScreen() : this.startScreen()),
+      devicesOpened: (open) => this.devices.panelOpened(open, this.camera),
       leave: () => this.leave(),
     });
     page.soundPrompt.addEventListener("click", () => this.enableSound());
@@ -94,6 +123,7 @@ export class Conference {
       settled: () => this.onMediaSettled(),
       retry: () => this.restartMedia(this.media.knownFeeds()),
       soundBlocked: () => (this.page.soundPrompt.hidden = false),
+      tileAdded: (tile) => this.devices.applySpeaker(tile.video),
     });
     window.addEventListener("pagehide", () => this.leave());
   }
@@ -115,6 +145,11 @@ export class Conference {
 
   cameraOutbound(): Promise<OutboundFigures[]> {
     return this.media.cameraOutbound();
+  }
+
+  /** The labels of the tracks my camera feed sends (the end-to-end tests read which device it is). */
+  cameraSenderLabels(): string[] {
+    return this.media.senderLabels("camera");
   }
 
   /** The SVC mode my camera is sent with, or null for VP8 simulcast (the end-to-end tests read it). */
@@ -142,11 +177,18 @@ export class Conference {
     this.selfId = joined.participant;
     this.canPublish = joined.can_publish;
     this.people.reset(joined.participants, joined.participant, joined.role === "moderator");
-    this.chat.reset(joined.chat);
+    this.hand.setRaised(Boolean(this.people.get(joined.participant)?.hand_raised));
+    this.chat.reset(joined.chat, joined.participant);
+    this.tools.joined([joined.participant, ...joined.participants.map((p) => p.id)]);
     this.chat.setEnabled(true);
     this.page.call.hidden = false;
     for (const tile of this.grid.all()) if (tile.init.self) tile.setParticipant(joined.participant);
+    if (!this.canPublish && this.setup) {
+      stopStream(this.setup.stream); // a listener sends nothing: release the devices the pre-join screen opened
+      this.setup = null;
+    }
     this.refreshControls();
+    void this.sendState(); // what the others see of my microphone and camera, from the start
 
     const plan = joined.media ?? DEFAULT_MEDIA_PLAN;
     if (plan.fallback === "vp9_unsupported" && !this.toldFallback) {
@@ -164,6 +206,7 @@ export class Conference {
     this.media.reset();
     this.selfId = null;
     this.chat.setEnabled(false);
+    this.tools.disconnected();
     this.setStatus("reconnecting…");
   }
 
@@ -190,6 +233,7 @@ export class Conference {
         break;
       case "participant_left":
         this.people.remove(String(message.participant));
+        this.tools.headcount.remove(String(message.participant));
         break;
       case "feed_added":
         this.media.addFeed(message.feed as Feed);
@@ -215,6 +259,9 @@ export class Conference {
       case "media_reset":
         this.restartMedia([]);
         break;
+      case "role_changed":
+        this.onRoleChanged(Boolean(message.can_publish), String(message.by ?? "A moderator"));
+        break;
       default:
         break; // newer server events this client does not know
     }
@@ -222,6 +269,8 @@ export class Conference {
 
   private onParticipant(p: Participant): void {
     this.people.upsert(p);
+    this.tools.headcount.add(p.id);
+    if (p.id === this.selfId) this.hand.setRaised(Boolean(p.hand_raised));
     for (const tile of this.grid.forParticipant(p.id)) {
       tile.setName(p.display_name);
       tile.setAudio(p.audio);
@@ -270,29 +319,122 @@ export class Conference {
   }
 
   private async captureCamera(): Promise<void> {
-    const media = await captureCamera(this.answer.client.video_max_height);
+    let media: LocalMedia;
+    if (this.setup) {
+      media = { stream: this.setup.stream, camera: this.setup.camera, microphone: this.setup.microphone };
+      this.setup = null;
+    } else {
+      const want = { audio: true, video: true };
+      media = await captureCamera(this.devices.choice, want, this.answer.client.video_max_height);
+    }
     if (this.over) {
       stopStream(media.stream);
       return;
     }
     this.camera = media.stream;
-    if (media.problem) showNotice(this.page, media.problem);
+    this.captureTried = true;
+    this.cameraProblem = media.camera;
+    this.micProblem = media.microphone;
+    this.devices.showProblems(this.cameraProblem, this.micProblem);
     if (media.stream) {
       for (const track of media.stream.getAudioTracks()) track.enabled = this.micOn;
       for (const track of media.stream.getVideoTracks()) track.enabled = this.camOn;
-      const tile = this.grid.add(
-        new Tile({ participant: this.selfId ?? "", feed: null, source: "camera", self: true, name: this.myName() }),
-      );
-      tile.attach(media.stream, () => undefined);
-      tile.setAudio(this.micOn && this.hasTrack("audio"));
-      tile.setVideo(this.camOn && this.hasTrack("video"));
+      this.showSelf();
     }
     this.refreshControls();
+    void this.sendState();
+  }
+
+  /** My own camera tile, showing what I capture now. */
+  private showSelf(): void {
+    if (!this.camera) return;
+    const key = tileKey("", null, "camera", true);
+    const tile =
+      this.grid.get(key) ??
+      this.grid.add(
+        new Tile({ participant: this.selfId ?? "", feed: null, source: "camera", self: true, name: this.myName() }),
+      );
+    tile.video.srcObject = null; // the stream's tracks may have changed: show it afresh
+    tile.attach(this.camera, () => undefined);
+    tile.setAudio(this.micOn && this.hasTrack("audio"));
+    tile.setVideo(this.camOn && this.hasTrack("video"));
+  }
+
+  /**
+   * "Try again", or a click on the button of a missing device: capture what is missing and publish it (a kind
+   * of track the camera feed did not have needs a new offer, so the camera is published again).
+   */
+  private async retryDevices(): Promise<void> {
+    if (this.retryingDevices || this.over || !this.canPublish) return;
+    this.retryingDevices = true;
+    this.devices.setBusy(true);
+    const want = { audio: !this.hasTrack("audio"), video: !this.hasTrack("video") };
+    const media = await captureCamera(this.devices.choice, want, this.answer.client.video_max_height);
+    this.retryingDevices = false;
+    this.devices.setBusy(false);
+    if (this.over || !this.canPublish) {
+      stopStream(media.stream);
+      return;
+    }
+    if (want.video) this.cameraProblem = media.camera;
+    if (want.audio) this.micProblem = media.microphone;
+    this.devices.showProblems(this.cameraProblem, this.micProblem);
+    if (media.stream) {
+      // A device one asked for again is meant to be on.
+      if (media.stream.getAudioTracks().length) this.micOn = true;
+      if (media.stream.getVideoTracks().length) this.camOn = true;
+      if (this.camera) for (const track of media.stream.getTracks()) this.camera.addTrack(track);
+      else this.camera = media.stream;
+      this.cameraCaptured ??= Promise.resolve();
+      this.showSelf();
+      this.devices.tracksChanged(this.camera);
+      if (this.media.isReady) this.media.track((epoch) => this.publishCamera(epoch));
+    }
+    this.refreshControls();
+    void this.sendState();
+  }
+
+  /** Another camera or microphone: the published track is replaced in place (no new offer where it can be). */
+  private async switchDevice(kind: "camera" | "microphone", deviceId: string): Promise<void> {
+    const trackKind = kind === "camera" ? "video" : "audio";
+    const { track, problem } = await captureTrack(trackKind, deviceId, this.answer.client.video_max_height);
+    if (this.over) {
+      track?.stop();
+      return;
+    }
+    if (!track) {
+      showNotice(this.page, `Could not switch the ${kind}: ${problem === "in_use" ? "it is in use by another application" : "it is not available"}.`);
+      return;
+    }
+    track.enabled = trackKind === "audio" ? this.micOn : this.camOn;
+    const stream = this.camera ?? new MediaStream();
+    const old = trackKind === "audio" ? stream.getAudioTracks() : stream.getVideoTracks();
+    for (const t of old) {
+      stream.removeTrack(t);
+      t.stop();
+    }
+    stream.addTrack(track);
+    this.camera = stream;
+    this.cameraCaptured ??= Promise.resolve();
+    if (kind === "camera") this.cameraProblem = null;
+    else this.micProblem = null;
+    this.devices.showProblems(this.cameraProblem, this.micProblem);
+    this.showSelf();
+    this.devices.tracksChanged(stream);
+    this.refreshControls();
+    if (!this.canPublish || !this.media.isReady) return;
+    const replaced = await this.media.replaceTrack("camera", trackKind, track).catch(() => false);
+    if (!replaced) this.media.track((epoch) => this.publishCamera(epoch));
+    void this.sendState();
   }
 
   // --- local controls ------------------------------------------------------------------------
 
   private setMic(on: boolean): void {
+    if (on && this.canPublish && !this.hasTrack("audio")) {
+      void this.retryDevices(); // no microphone yet: clicking it asks for one again
+      return;
+    }
     this.micOn = on;
     for (const track of this.camera?.getAudioTracks() ?? []) track.enabled = on;
     this.grid.get(tileKey("", null, "camera", true))?.setAudio(on && this.hasTrack("audio"));
@@ -301,6 +443,10 @@ export class Conference {
   }
 
   private setCamera(on: boolean): void {
+    if (on && this.canPublish && !this.hasTrack("video")) {
+      void this.retryDevices();
+      return;
+    }
     this.camOn = on;
     for (const track of this.camera?.getVideoTracks() ?? []) track.enabled = on;
     this.grid.get(tileKey("", null, "camera", true))?.setVideo(on && this.hasTrack("video"));
@@ -309,12 +455,13 @@ export class Conference {
   }
 
   private async sendState(): Promise<void> {
-    if (!this.signaling.isOpen || this.selfId === null || !this.canPublish) return;
+    if (!this.signaling.isOpen || this.selfId === null) return;
     try {
+      // Nobody is shown "mic on" without a microphone that sends: no device, no permission, or a listener.
       await this.signaling.request({
         type: "state",
-        audio: this.micOn && this.hasTrack("audio"),
-        video: this.camOn && this.hasTrack("video"),
+        audio: this.canPublish && this.micOn && this.hasTrack("audio"),
+        video: this.canPublish && this.camOn && this.hasTrack("video"),
       });
     } catch (error) {
       if (error instanceof SignalingError) showNotice(this.page, error.message);
@@ -357,12 +504,41 @@ export class Conference {
     }
   }
 
-  private async moderate(p: Participant, action: "mute" | "remove"): Promise<void> {
+  private async moderate(p: Participant, action: ModerationAction): Promise<void> {
     try {
       await this.signaling.request({ type: "moderate", participant: p.id, action });
     } catch (error) {
-      showNotice(this.page, error instanceof SignalingError ? error.message : `Could not ${action} ${p.display_name}.`);
+      const fallback = `Could not change ${p.display_name} (${action.replace("_", " ")}).`;
+      showNotice(this.page, error instanceof SignalingError ? error.message : fallback);
     }
+  }
+
+  private async raiseHand(raise: boolean): Promise<void> {
+    this.hand.setRaised(raise); // at once; the server's participant_updated confirms it
+    try {
+      await this.signaling.request({ type: "hand", raised: raise });
+    } catch (error) {
+      this.hand.setRaised(!raise);
+      showNotice(this.page, error instanceof SignalingError ? error.message : "Your hand could not be raised.");
+    }
+  }
+
+  /** A moderator made me a speaker (publish my camera and microphone) or a listener (stop sending). */
+  private onRoleChanged(canPublish: boolean, by: string): void {
+    this.canPublish = canPublish;
+    if (canPublish) {
+      showNotice(this.page, `${by} made you a speaker: the others can see and hear you now.`);
+      if (this.media.isReady) this.publishAll();
+    } else {
+      showNotice(this.page, `${by} made you a listener: you can watch and listen, and raise your hand to ask.`);
+      void this.stopScreen();
+      void this.media.unpublish("camera");
+      stopStream(this.camera); // the camera and microphone are released, as for a listener who joined
+      this.camera = null;
+      this.cameraCaptured = null;
+      this.grid.remove(tileKey("", null, "camera", true));
+    }
+    this.refreshControls();
   }
 
   private enableSound(): void {
@@ -391,6 +567,10 @@ export class Conference {
     stopStream(this.screen);
     this.screen = null;
     this.controls.disableAll();
+    this.tools.end();
+    this.devices.close();
+    stopStream(this.setup?.stream ?? null);
+    this.hand.setEnabled(false);
     this.chat.setEnabled(false);
     if (status) this.setStatus(status);
   }
@@ -404,14 +584,28 @@ export class Conference {
 
   private refreshControls(): void {
     if (this.over) return;
-    this.controls.setMic(this.micOn, this.canPublish && this.hasTrack("audio"));
-    this.controls.setCamera(this.camOn, this.canPublish && this.hasTrack("video"));
+    const state = (kind: "audio" | "video") =>
+      this.selfId === null && this.camera === null
+        ? "closed"
+        : !this.canPublish
+          ? "listener"
+          : this.hasTrack(kind)
+            ? "ready"
+            : !this.captureTried
+              ? "closed" // not captured yet
+              : "missing";
+    this.controls.setMic(this.micOn, state("audio"));
+    this.controls.setCamera(this.camOn, state("video"));
     const screenAvailable = this.canPublish && Boolean(navigator.mediaDevices?.getDisplayMedia);
     this.controls.setScreen(this.screen !== null, screenAvailable);
+    this.hand.setEnabled(this.selfId !== null);
+    const { micButton, camButton, screenButton } = this.page;
+    this.hand.setListener(this.selfId !== null && !this.canPublish, [micButton, camButton, screenButton]);
   }
 
   private hasTrack(kind: "audio" | "video"): boolean {
-    const tracks = kind === "audio" ? this.camera?.getAudioTracks() : this.camera?.getVideoTracks();
+    const stream = this.camera ?? this.setup?.stream; // before publishing: what the pre-join screen captured
+    const tracks = kind === "audio" ? stream?.getAudioTracks() : stream?.getVideoTracks();
     return (tracks?.length ?? 0) > 0;
   }
 

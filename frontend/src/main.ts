@@ -1,10 +1,12 @@
 /**
- * Entry point: reads the page's `#veche-app` element, asks a guest for a name, obtains a join ticket
- * and starts the conference.
+ * Entry point: reads the page's `#veche-app` element, shows the pre-join screen (devices, a guest's name) unless
+ * this browser chose to join directly, obtains a join ticket and starts the conference.
  */
 
 import { JoinRefused, requestJoin } from "./api";
 import { Conference } from "./conference";
+import { stopStream } from "./media";
+import { PreJoin, skipsPreJoin, type JoinSetup } from "./prejoin";
 import { installTestHooks } from "./testhooks";
 import { buildPage, setStatus, showError, type Page } from "./ui";
 
@@ -16,7 +18,8 @@ function boot(): void {
   let conference: Conference | null = null;
   installTestHooks(() => conference);
 
-  const join = async (body: object): Promise<void> => {
+  let prejoin: PreJoin | null = null;
+  const join = async (body: object, setup: JoinSetup | null = null): Promise<void> => {
     setStatus(page, "connecting…");
     try {
       const answer = await requestJoin(joinUrl, csrf, body);
@@ -24,17 +27,27 @@ function boot(): void {
       // Asked before every reconnection: a fresh ticket (they live two minutes) for the same participant session.
       const rejoin = (failedServer: string) =>
         requestJoin(joinUrl, csrf, { ...body, failed_server: failedServer, session: answer.session });
-      conference = new Conference(page, answer, undefined, rejoin);
+      conference = new Conference(page, answer, undefined, rejoin, setup);
       conference.start();
     } catch (error) {
       const refusal = error instanceof JoinRefused ? error : new JoinRefused("error", String(error));
+      stopStream(setup?.stream ?? null);
       showError(page, refusal.message);
       // A guest whose name was refused may try another one.
-      if (guest === "1" && (refusal.status === 400 || refusal.status === 422)) reopenGuestForm(page);
+      if (guest === "1" && (refusal.status === 400 || refusal.status === 422)) {
+        if (prejoin) prejoin.show();
+        else reopenGuestForm(page);
+      }
     }
   };
 
-  if (guest === "1") {
+  if (!skipsPreJoin()) {
+    prejoin = new PreJoin(page.prejoin, {
+      guest: guest === "1",
+      onJoin: (setup, name) => void join(guest === "1" ? { display_name: name } : {}, setup),
+    });
+    prejoin.show();
+  } else if (guest === "1") {
     page.guestForm.hidden = false;
     page.guestName.focus();
     page.guestForm.addEventListener("submit", (event) => {

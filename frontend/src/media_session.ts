@@ -39,6 +39,8 @@ export interface MediaHost {
   retry(): void;
   /** A remote tile could not play sound without a click. */
   soundBlocked(): void;
+  /** A remote tile was put on the stage (the page sends its sound to the chosen speaker). */
+  tileAdded?(tile: Tile): void;
 }
 
 export class MediaSession {
@@ -153,6 +155,24 @@ export class MediaSession {
     }
   }
 
+  /**
+   * Sends `track` instead of the `kind` track `source` sends now (another camera or microphone), on the same
+   * connection: no renegotiation, the others see no new feed. False when `source` sends no such track.
+   */
+  async replaceTrack(source: Source, kind: "audio" | "video", track: MediaStreamTrack): Promise<boolean> {
+    const publisher = this.publishers.get(source);
+    const transceiver = publisher?.pc.getTransceivers().find((t) => t.receiver.track.kind === kind);
+    if (!transceiver) return false;
+    await transceiver.sender.replaceTrack(track);
+    return true;
+  }
+
+  /** The labels of the tracks `source` sends now (its devices' names). */
+  senderLabels(source: Source): string[] {
+    const publisher = this.publishers.get(source);
+    return (publisher?.pc.getSenders() ?? []).flatMap((s) => (s.track ? [s.track.label] : []));
+  }
+
   /** Stops publishing `source` and tells the server. */
   async unpublish(source: Source): Promise<void> {
     const publisher = this.publishers.get(source);
@@ -191,6 +211,7 @@ export class MediaSession {
       tile.setVideo(who.video);
     }
     this.grid.add(tile);
+    this.host.tileAdded?.(tile);
     const subscription = new Subscription(feed, this.iceServers, (stream) =>
       tile.attach(stream, () => this.host.soundBlocked()),
     );

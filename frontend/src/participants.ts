@@ -1,10 +1,14 @@
-/** The participants list (`#participants`), with moderator actions when I am a moderator. */
+/**
+ * The participants list (`#participants`): who is here, who raised a hand (shown first, as in Meet), and the
+ * moderator's actions when I am a moderator.
+ */
 
-import type { Participant } from "./protocol";
+import type { ModerationAction, Participant } from "./protocol";
 
 export interface ModerationActions {
-  mute(participant: Participant): void;
-  remove(participant: Participant): void;
+  moderate(participant: Participant, action: ModerationAction): void;
+  /** Someone else raised a hand (called on moderators' pages only). */
+  handRaised?(participant: Participant): void;
 }
 
 export class ParticipantList {
@@ -31,11 +35,30 @@ export class ParticipantList {
   }
 
   upsert(participant: Participant): void {
+    const before = this.people.get(participant.id);
     this.people.set(participant.id, participant);
     const item = this.render(participant);
     const existing = this.find(participant.id);
-    if (existing) existing.replaceWith(item);
-    else this.list.append(item);
+    if (existing && Boolean(before?.hand_raised) === Boolean(participant.hand_raised)) existing.replaceWith(item);
+    else {
+      existing?.remove();
+      this.place(item, Boolean(participant.hand_raised));
+    }
+    if (participant.hand_raised && before && !before.hand_raised && this.moderator && participant.id !== this.selfId) {
+      this.actions.handRaised?.(participant);
+    }
+  }
+
+  /** Raised hands first, in the order they went up; then everyone else in the order they came. */
+  private place(item: HTMLLIElement, raised: boolean): void {
+    if (!raised) {
+      this.list.append(item);
+      return;
+    }
+    const firstDown = [...this.list.querySelectorAll<HTMLLIElement>("li[data-participant]")].find(
+      (li) => li.dataset.hand !== "raised",
+    );
+    this.list.insertBefore(item, firstDown ?? null);
   }
 
   remove(id: string): void {
@@ -58,7 +81,9 @@ export class ParticipantList {
   private render(p: Participant): HTMLLIElement {
     const li = document.createElement("li");
     li.dataset.participant = p.id;
+    li.dataset.role = p.role;
     li.className = "participant";
+    if (p.hand_raised) li.dataset.hand = "raised";
 
     const name = document.createElement("span");
     name.className = "participant-name";
@@ -68,24 +93,47 @@ export class ParticipantList {
     details.className = "participant-details";
     const tags: string[] = [];
     if (p.role === "moderator") tags.push("moderator");
+    if (p.role === "listener") tags.push("listener");
     if (p.guest) tags.push("guest");
     details.textContent = tags.join(", ");
 
     const mic = document.createElement("span");
     mic.className = "participant-mic";
-    mic.dataset.state = p.audio ? "on" : "off";
-    mic.textContent = p.audio ? "mic on" : p.force_muted ? "muted by moderator" : "mic off";
+    if (p.role === "listener") {
+      mic.dataset.state = "none"; // a listener sends no sound: neither "on" nor "off"
+      mic.textContent = "listening";
+    } else {
+      mic.dataset.state = p.audio ? "on" : "off";
+      mic.textContent = p.audio ? "mic on" : p.force_muted ? "muted by moderator" : "mic off";
+    }
 
-    li.append(name, details, mic);
+    li.append(name);
+    if (p.hand_raised) {
+      const hand = document.createElement("span");
+      hand.className = "participant-hand";
+      hand.setAttribute("role", "img");
+      hand.setAttribute("aria-label", "raised a hand");
+      hand.title = `${p.display_name} raised a hand`;
+      hand.textContent = "\u270B";
+      li.append(hand);
+    }
+    li.append(details, mic);
 
     if (this.moderator && p.id !== this.selfId) {
       const actions = document.createElement("span");
       actions.className = "participant-actions";
-      const mute = button("btn-mute", "Mute", `Mute ${p.display_name}`, () => this.actions.mute(p));
-      const remove = button("btn-remove", "Remove", `Remove ${p.display_name} from the conference`, () =>
-        this.actions.remove(p),
-      );
-      actions.append(mute, remove);
+      const act = (action: ModerationAction) => () => this.actions.moderate(p, action);
+      const who = p.display_name;
+      if (p.role === "listener") {
+        actions.append(button("btn-allow-speak", "Allow to speak", `Allow ${who} to speak`, act("make_speaker")));
+      } else if (p.role === "speaker") {
+        actions.append(button("btn-make-listener", "Make listener", `Make ${who} a listener`, act("make_listener")));
+      }
+      if (p.hand_raised) {
+        actions.append(button("btn-lower-hand", "Lower hand", `Lower ${who}'s hand`, act("lower_hand")));
+      }
+      if (p.role !== "listener") actions.append(button("btn-mute", "Mute", `Mute ${who}`, act("mute")));
+      actions.append(button("btn-remove", "Remove", `Remove ${who} from the conference`, act("remove")));
       li.append(actions);
     }
     return li;

@@ -16,7 +16,12 @@ export interface Participant {
   audio: boolean;
   video: boolean;
   force_muted: boolean;
+  /** Asks to speak (any participant may raise his hand; absent from older servers). */
+  hand_raised?: boolean;
 }
+
+/** What a moderator may do to a participant over `moderate`. */
+export type ModerationAction = "mute" | "remove" | "make_speaker" | "make_listener" | "lower_hand";
 
 export interface Feed {
   feed: number;
@@ -113,6 +118,7 @@ export type ServerEvent =
   | { type: "chat"; message: ChatMessage }
   | { type: "force_muted"; by: string }
   | { type: "removed"; by: string }
+  | { type: "role_changed"; role: Role; can_publish: boolean; by: string }
   | { type: "media_reset" }
   | ErrorMessage;
 
@@ -127,7 +133,8 @@ export type ClientRequest =
   | { type: "substream"; feed: number; substream: number }
   | { type: "state"; audio: boolean; video: boolean }
   | { type: "chat"; text: string }
-  | { type: "moderate"; participant: string; action: "mute" | "remove" }
+  | { type: "hand"; raised: boolean }
+  | { type: "moderate"; participant: string; action: ModerationAction }
   | { type: "ping" };
 
 /** Any message received: a reply carries the request's `id`. */

@@ -9,6 +9,8 @@ export interface VecheTestHooks {
   cameraScalabilityMode(): string | null;
   cameraOutbound(): Promise<OutboundFigures[]>;
   participantId(): string | null;
+  /** The labels of the tracks my camera feed sends now (which camera and microphone the others get). */
+  cameraSenderLabels(): string[];
 }
 
 declare global {
@@ -23,5 +25,6 @@ export function installTestHooks(current: () => Conference | null): void {
     cameraScalabilityMode: () => current()?.cameraScalabilityMode() ?? null,
     cameraOutbound: async () => (await current()?.cameraOutbound()) ?? [],
     participantId: () => current()?.participantId() ?? null,
+    cameraSenderLabels: () => current()?.cameraSenderLabels() ?? [],
   };
 }

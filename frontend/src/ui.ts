@@ -23,6 +23,17 @@ export interface Page {
   chatInput: HTMLInputElement;
   chatSend: HTMLButtonElement;
   ended: HTMLElement;
+  /** The pre-join screen (prejoin.ts fills it). */
+  prejoin: HTMLElement;
+  /** Lasting messages about the call's devices (a device alert goes here). */
+  callAlerts: HTMLElement;
+  presenting: HTMLElement;
+  stopPresenting: HTMLButtonElement;
+  devicesButton: HTMLButtonElement;
+  /** The call's device choice (camera, microphone, speaker), opened by `devicesButton`. */
+  devicePanel: HTMLElement;
+  /** On narrow screens: shows or hides the side panel (participants and chat). */
+  sideButton: HTMLButtonElement;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -45,6 +56,8 @@ function controlButton(id: string, label: string, pressed: boolean | null): HTML
 export function buildPage(root: HTMLElement, conferenceName: string): Page {
   root.classList.add("veche");
   root.replaceChildren();
+  // The conference page is an app: it fills the window, so the site's page around it must not scroll.
+  document.documentElement.classList.add("veche-call-page");
 
   const header = el("header", { class: "veche-header" });
   const title = el("h1", { class: "veche-title" }, conferenceName || "Conference");
@@ -72,13 +85,21 @@ export function buildPage(root: HTMLElement, conferenceName: string): Page {
   guestForm.append(guestTitle, guestLabel, guestName, guestJoin);
   guestForm.hidden = true;
 
+  const prejoin = el("section", { id: "prejoin", class: "prejoin", "aria-label": "Before joining" });
+  prejoin.hidden = true;
+
   const call = el("div", { class: "veche-call" });
   call.hidden = true;
   const stage = el("section", { class: "veche-stage", "aria-label": "Video" });
   const grid = el("div", { id: "grid", class: "grid", "aria-label": "Participants' video" });
   const soundPrompt = el("button", { type: "button", class: "sound-prompt" }, "Turn on sound");
   soundPrompt.hidden = true;
-  stage.append(soundPrompt, grid);
+  const presenting = el("div", { id: "presenting", class: "presenting", role: "status" });
+  const stopPresenting = el("button", { id: "btn-stop-presenting", type: "button" }, "Stop presenting");
+  presenting.append(el("span", { class: "presenting-text" }, "You are presenting your screen to everyone."), stopPresenting);
+  presenting.hidden = true;
+  const callAlerts = el("div", { class: "call-alerts" });
+  stage.append(soundPrompt, callAlerts, presenting, grid);
 
   const controls = el("nav", { class: "veche-controls", "aria-label": "Call controls" });
   const micButton = controlButton("btn-mic", "Microphone", true);
@@ -86,9 +107,17 @@ export function buildPage(root: HTMLElement, conferenceName: string): Page {
   const screenButton = controlButton("btn-screen", "Share screen", false);
   const leaveButton = controlButton("btn-leave", "Leave", null);
   leaveButton.classList.add("danger");
-  controls.append(micButton, camButton, screenButton, leaveButton);
+  const devicesButton = controlButton("btn-devices", "Devices", false);
+  devicesButton.classList.add("plain");
+  devicesButton.setAttribute("aria-controls", "device-panel");
+  const sideButton = controlButton("btn-side", "Chat", false);
+  sideButton.classList.add("plain");
+  sideButton.setAttribute("aria-controls", "veche-side");
+  controls.append(micButton, camButton, screenButton, devicesButton, sideButton, leaveButton);
+  const devicePanel = el("section", { id: "device-panel", class: "device-panel", "aria-label": "Devices" });
+  devicePanel.hidden = true;
 
-  const side = el("aside", { class: "veche-side" });
+  const side = el("aside", { id: "veche-side", class: "veche-side" });
   const peopleSection = el("section", { class: "panel", "aria-labelledby": "participants-title" });
   const participants = el("ul", { id: "participants", class: "participants" });
   peopleSection.append(el("h2", { id: "participants-title" }, "Participants"), participants);
@@ -103,12 +132,12 @@ export function buildPage(root: HTMLElement, conferenceName: string): Page {
   chatSection.append(el("h2", { id: "chat-title" }, "Chat"), chatLog, chatForm);
   side.append(peopleSection, chatSection);
 
-  call.append(stage, controls, side);
+  call.append(stage, controls, side, devicePanel);
 
   const ended = el("div", { class: "veche-ended" });
   ended.hidden = true;
 
-  root.append(header, error, notice, guestForm, call, ended);
+  root.append(header, error, notice, guestForm, prejoin, call, ended);
   return {
     root,
     status,
@@ -130,6 +159,13 @@ export function buildPage(root: HTMLElement, conferenceName: string): Page {
     chatInput,
     chatSend,
     ended,
+    prejoin,
+    callAlerts,
+    presenting,
+    stopPresenting,
+    devicesButton,
+    devicePanel,
+    sideButton,
   };
 }
 
@@ -145,6 +181,7 @@ export function showError(page: Page, message: string): void {
   page.error.hidden = false;
   page.call.hidden = true;
   page.guestForm.hidden = true;
+  page.prejoin.hidden = true;
   page.status.hidden = true;
   page.notice.hidden = true;
 }

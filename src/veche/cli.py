@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import logging
 import os
 import secrets
@@ -19,6 +20,7 @@ from veche import __version__
 from veche.config.settings import VecheSettings, load_settings
 from veche.container import ALL_ROLES, Container
 from veche.domain.errors import DomainError
+from veche.node.tls import ServerCertificate, machine_names, server_certificate
 
 __all__ = ["main"]
 
@@ -34,6 +36,14 @@ def _settings(args: argparse.Namespace) -> VecheSettings:
         http["host"] = args.host
     if getattr(args, "http_port", None):
         http["port"] = args.http_port
+    if getattr(args, "tls_cert", None) or getattr(args, "tls_key", None):
+        if not (args.tls_cert and args.tls_key):
+            raise ValueError("give --tls-cert and --tls-key together (the certificate and its key)")
+        if args.no_tls:
+            raise ValueError("--no-tls serves plain HTTP: leave out --tls-cert and --tls-key, or --no-tls")
+        http.update(tls=True, tls_cert_file=Path(args.tls_cert), tls_key_file=Path(args.tls_key))
+    elif getattr(args, "no_tls", False):
+        http["tls"] = False
     config = Path(args.config) if getattr(args, "config", None) else None
     settings = load_settings(config, **overrides)
     if http:
@@ -51,6 +61,28 @@ def _display_host(host: str) -> str:
             return str(s.getsockname()[0])
     except OSError:
         return "127.0.0.1"
+
+
+def _print_certificate(cert: ServerCertificate) -> None:
+    names = ", ".join([*cert.dns_names, *(str(ip) for ip in cert.ip_addresses)])
+    if cert.generated:
+        made = "generated now" if cert.created_now else "generated on the first start"
+        print(f"  HTTPS with a self-signed certificate ({made}) for {names}")
+        print(f"    {cert.cert_file}")
+        print(f"    SHA-256 fingerprint {cert.fingerprint_sha256}")
+        print(
+            "    Browsers warn until they trust it: compare the fingerprint with the one the browser shows, then accept"
+        )
+        print("    it, or import the certificate file into the browser's or system's trust store; or give your own")
+        print('    with --tls-cert/--tls-key (docs/operations.md, "HTTPS").')
+        missing = cert.missing(machine_names())
+        if missing:
+            print(f"    Warning: it does not cover {', '.join(missing)} (new since it was made); delete")
+            print(f"    {cert.cert_file.parent} to generate a new one (its fingerprint changes).")
+    else:
+        print(f"  HTTPS with {cert.cert_file} (SHA-256 fingerprint {cert.fingerprint_sha256})")
+    if cert.not_after <= datetime.datetime.now(datetime.UTC):
+        print(f"    Warning: the certificate expired on {cert.not_after:%Y-%m-%d}; browsers refuse it.")
 
 
 async def _ensure_first_admin(container: Container) -> Path | None:
@@ -71,7 +103,7 @@ async def _ensure_first_admin(container: Container) -> Path | None:
         await container.get_database().close()
 
 
-def _serve(settings: VecheSettings, roles: list[str]) -> int:
+def _serve(settings: VecheSettings, roles: list[str], cert: ServerCertificate | None = None) -> int:
     """Serve the roles until SIGINT/SIGTERM or the manager's shutdown; re-exec this process on its restart."""
     import uvicorn
 
@@ -92,6 +124,8 @@ def _serve(settings: VecheSettings, roles: list[str]) -> int:
             # announced length before reading the payload and closes with 1009 above the signaling protocol's
             # limit (uvicorn's default is 16 MiB a message). tests/web/test_transport_limits.py checks it.
             ws_max_size=MAX_MESSAGE_BYTES,
+            ssl_certfile=str(cert.cert_file) if cert else None,
+            ssl_keyfile=str(cert.key_file) if cert else None,
         )
     )
     requested: list[str] = []
@@ -112,17 +146,23 @@ def _serve(settings: VecheSettings, roles: list[str]) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    cert = server_certificate(settings.http, settings.data_dir, datetime.datetime.now(datetime.UTC))
     password_file = asyncio.run(_ensure_first_admin(Container(settings, ALL_ROLES)))
     port = settings.http.port
-    url = settings.http.public_url or f"http://{_display_host(settings.http.host)}:{port}"
+    scheme = "https" if cert else "http"
+    url = settings.http.public_url or f"{scheme}://{_display_host(settings.http.host)}:{port}"
     print(f"Veche {__version__} (all roles in one process) — data in {settings.data_dir.resolve()}")
-    print(f"  Open {url}  (camera and microphone need HTTPS, or http://localhost:{port} on this machine)")
+    if cert:
+        print(f"  Open {url}")
+        _print_certificate(cert)
+    else:
+        print(f"  Open {url}  (plain HTTP: camera and microphone only at http://localhost:{port} on this machine)")
     if password_file is not None:
         print(f"  First login: user `admin`, password in {password_file.resolve()}")
     else:
         print("  Log in with an existing administrator (create one: veche admin create-user LOGIN --admin ...)")
     sys.stdout.flush()
-    return _serve(settings, ALL_ROLES)
+    return _serve(settings, ALL_ROLES, cert)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -134,14 +174,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if {"manager", "base", "web"} & set(roles) and roles != ALL_ROLES and not settings.database.url:
         print(f"veche run {args.role}: this role needs `database.url` (PostgreSQL) in {args.config}.", file=sys.stderr)
         return 2
+    cert = server_certificate(settings.http, settings.data_dir, datetime.datetime.now(datetime.UTC))
     if "app" in roles and roles != ALL_ROLES and not settings.signaling.public_url:
-        # Clients reach this app server directly: advertise where.
+        # Clients reach this app server directly: advertise where (wss when it serves HTTPS).
         host = _display_host(settings.http.host)
-        signaling = settings.signaling.model_copy(update={"public_url": f"ws://{host}:{settings.http.port}/ws/v1"})
-        settings = settings.model_copy(update={"signaling": signaling})
-    print(f"Veche {__version__}: {args.role} on {settings.http.host}:{settings.http.port} (pid {os.getpid()})")
+        scheme = "wss" if cert else "ws"
+        url = f"{scheme}://{host}:{settings.http.port}/ws/v1"
+        settings = settings.model_copy(update={"signaling": settings.signaling.model_copy(update={"public_url": url})})
+    scheme = "https" if cert else "http"
+    print(
+        f"Veche {__version__}: {args.role} on {scheme}://{settings.http.host}:{settings.http.port} (pid {os.getpid()})"
+    )
+    if cert:
+        _print_certificate(cert)
     sys.stdout.flush()
-    return _serve(settings, roles)
+    return _serve(settings, roles, cert)
 
 
 def cmd_dev_cluster(args: argparse.Namespace) -> int:
@@ -226,7 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run every role in one process on embedded defaults")
     up.add_argument("--data-dir", help="where the database, secrets and Janus config live (default ./.veche)")
     up.add_argument("--host", help="address to listen on (default 0.0.0.0)")
-    up.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
+    up.add_argument("--http-port", type=int, help="HTTP(S) port (default 8080)")
+    up.add_argument("--tls-cert", metavar="FILE", help="PEM certificate (then any chain) to serve HTTPS with")
+    up.add_argument("--tls-key", metavar="FILE", help="its PEM private key (unencrypted)")
+    up.add_argument(
+        "--no-tls", action="store_true", help="plain HTTP (behind a TLS proxy); default: HTTPS, generated certificate"
+    )
     up.add_argument("--config", help="TOML configuration file")
     up.set_defaults(func=cmd_up)
 

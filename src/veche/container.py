@@ -6,6 +6,9 @@ import functools
 from collections.abc import Callable
 from datetime import timedelta
 
+from prometheus_client.core import Metric
+
+from veche import __version__
 from veche.app.license_seats import LicenseSeats
 from veche.app.media_engine import MediaEngine
 from veche.app.service import AppService
@@ -22,6 +25,7 @@ from veche.base.directory.sync_requests import DirectorySyncRequests
 from veche.base.directory.sync_service import DirectorySync
 from veche.base.directory.sync_status import SyncStatusReporter
 from veche.base.signaling_placement import PlacementJanitor, SignalingPlacement
+from veche.base.user_admin import UserAdmin
 from veche.bus.base import Bus
 from veche.bus.inproc import InProcessBus
 from veche.config.settings import VecheSettings, read_or_create_secret
@@ -32,6 +36,15 @@ from veche.manager.license_file import InstalledLicense
 from veche.manager.license_pool import LicensePool
 from veche.manager.registry import ServerRegistry
 from veche.manager.server_admin import ServerAdmin
+from veche.manager.usage_recorder import UsageRecorder
+from veche.metrics import (
+    ServerMetrics,
+    app_metrics,
+    bus_metrics,
+    cluster_metrics,
+    license_pool_metrics,
+    license_seat_metrics,
+)
 from veche.node.agent import NodeState, ServerAgent, load_server_id
 from veche.storage.address_book import AddressBookStore
 from veche.storage.cluster import PlacementStore, ServerCatalogStore, SharedSettingsStore
@@ -40,6 +53,8 @@ from veche.storage.database import Database
 from veche.storage.directory import DirectoryStore
 from veche.storage.directory_status import SyncStatusStore
 from veche.storage.licenses import LicenseStore
+from veche.storage.statistics_layouts import StatisticsLayoutStore
+from veche.storage.usage_stats import UsageStatsStore
 from veche.storage.users import SessionStore, UserStore
 
 __all__ = ["Container", "ALL_ROLES"]
@@ -87,6 +102,35 @@ class Container:
     def get_join_token(self) -> str:
         path = self.settings.cluster.join_token_file or self.settings.data_dir / "join_token"
         return read_or_create_secret(path)
+
+    @functools.cache  # noqa: B019
+    def get_metrics_token(self) -> str:
+        """The bearer token a Prometheus scraper sends: its own file, or else the cluster's join token."""
+        path = self.settings.metrics.token_file
+        return read_or_create_secret(path) if path is not None else self.get_join_token()
+
+    @functools.cache  # noqa: B019
+    def get_metrics(self) -> ServerMetrics:
+        """What /metrics shows for this process's roles. Sources are read when scraped (after start)."""
+        metrics = ServerMetrics(version=__version__, roles=self.roles)
+
+        async def bus() -> list[Metric]:
+            return bus_metrics(self.get_bus().round_trips)
+
+        metrics.add_source(bus)
+        if "app" in self.roles:
+
+            async def app() -> list[Metric]:
+                return [*await app_metrics(self.get_app_service()), *license_seat_metrics(self.get_license_seats())]
+
+            metrics.add_source(app)
+        if "manager" in self.roles:
+
+            async def manager() -> list[Metric]:
+                return [*license_pool_metrics(self.get_license_pool()), *cluster_metrics(self.get_registry())]
+
+            metrics.add_source(manager)
+        return metrics
 
     @functools.cache  # noqa: B019
     def get_agent(self) -> ServerAgent:
@@ -145,6 +189,17 @@ class Container:
             session_ttl=timedelta(hours=security.session_ttl_hours),
             throttle=LoginThrottle(max_failures=security.login_max_failures, window_s=security.login_window_s),
             directory=self.get_directory_login(),
+        )
+
+    @functools.cache  # noqa: B019
+    def get_user_admin(self) -> UserAdmin:
+        """The console's and the API's account management (edit, disable, reset a password, delete)."""
+        return UserAdmin(
+            self.get_user_store(),
+            SessionStore(self.get_database().sessions),
+            self.get_bus(),
+            utc_now,
+            self.get_auth().hash_password,
         )
 
     @functools.cache  # noqa: B019
@@ -207,6 +262,28 @@ class Container:
             today=lambda: utc_now().date(),
         )
 
+    # -- statistics -------------------------------------------------------------------------------------------
+
+    @functools.cache  # noqa: B019
+    def get_usage_stats(self) -> UsageStatsStore:
+        """Samples and roll-ups (written by the manager, read by web servers for the Statistics page)."""
+        return UsageStatsStore(self.get_database().sessions)
+
+    @functools.cache  # noqa: B019
+    def get_statistics_layouts(self) -> StatisticsLayoutStore:
+        """Each administrator's arrangement of the Statistics page."""
+        return StatisticsLayoutStore(self.get_database().sessions)
+
+    @functools.cache  # noqa: B019
+    def get_usage_recorder(self) -> UsageRecorder:
+        return UsageRecorder(
+            self.get_bus(),
+            self.get_usage_stats(),
+            self.settings.statistics,
+            refusals_of=self.get_license_pool().refusals_of,
+            license_in_use=self.get_license_pool().in_use,
+        )
+
     # -- directory (LDAP / AD sources, address book, presence) -------------------------------------------------
 
     @functools.cache  # noqa: B019
@@ -266,7 +343,7 @@ class Container:
 
     @functools.cache  # noqa: B019
     def get_incoming_calls(self) -> IncomingCalls:
-        return IncomingCalls(self.get_bus())
+        return IncomingCalls(self.get_bus(), ring_s=self.settings.directory.ring_s)
 
     @property
     def uses_database(self) -> bool:
@@ -291,6 +368,7 @@ class Container:
         if "manager" in self.roles:
             await self.get_server_admin().start()
             await self.get_license_pool().start()
+            await self.get_usage_recorder().start()
         if "web" in self.roles:
             self.get_signaling_placement()
             # Listen from the start: presence and ringing calls are rebuilt only from what the bus says.
@@ -316,6 +394,7 @@ class Container:
             await self.get_app_service().stop()
             await self.get_license_seats().stop()
         if "manager" in self.roles:
+            await self.get_usage_recorder().stop()
             await self.get_license_pool().stop()
         await self.get_bus().close()
         if self.uses_database:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pytest
 
@@ -26,6 +27,8 @@ from veche.domain.room_events import (
 )
 from veche.domain.ticket import JoinTicket
 
+E = TypeVar("E")
+
 
 @dataclass
 class RecordedMember(RoomMember):
@@ -38,7 +41,7 @@ class RecordedMember(RoomMember):
     def disconnect(self, code: str) -> None:
         self.disconnected.append(code)
 
-    def of(self, kind: type) -> list[RoomEvent]:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
 
@@ -83,11 +86,11 @@ async def test_members_get_typed_events_of_each_other(room: ConferenceRoom) -> N
     assert snapshot.you.display_name == "Anna" and snapshot.you.kind == "browser"
     await room.join(ticket("user:boris"), boris, kind=ParticipantKind.GATEWAY)
     joined = anna.of(ParticipantJoined)
-    assert len(joined) == 1 and joined[0].participant.kind == "gateway"  # type: ignore[attr-defined]
+    assert len(joined) == 1 and joined[0].participant.kind == "gateway"
     feed, _ = await room.publish(snapshot.you.id, FeedSource.CAMERA, "v=0 offer")
-    assert [e.feed.feed for e in boris.of(FeedPublished)] == [feed]  # type: ignore[attr-defined]
+    assert [e.feed.feed for e in boris.of(FeedPublished)] == [feed]
     await room.chat(snapshot.you.id, "hello")
-    assert [e.entry.text for e in boris.of(ChatSaid)] == ["hello"]  # type: ignore[attr-defined]
+    assert [e.entry.text for e in boris.of(ChatSaid)] == ["hello"]
 
 
 async def test_every_way_out_gives_the_seat_back(room: ConferenceRoom, admission: CountedAdmission) -> None:
@@ -115,9 +118,9 @@ async def test_the_same_session_replaces_its_older_connection(
     await room.join(ticket("user:w"), watcher)
     first = await room.join(ticket("guest:g", session="s1"), old)
     second = await room.join(ticket("guest:g", session="s1"), new)
-    assert [e.code for e in old.of(SessionEnded)] == ["replaced"]  # type: ignore[attr-defined]
+    assert [e.code for e in old.of(SessionEnded)] == ["replaced"]
     assert old.disconnected == ["replaced"]
-    assert [e.participant_id for e in watcher.of(ParticipantLeft)] == [first.you.id]  # type: ignore[attr-defined]
+    assert [e.participant_id for e in watcher.of(ParticipantLeft)] == [first.you.id]
     assert first.you.id not in room.state.participants and second.you.id in room.state.participants
     assert admission.in_use[Pool.GUESTS] == 1 and admission.in_use[Pool.VIDEO] == 2
     # Another identity naming that session takes nobody's place.

@@ -11,7 +11,7 @@ import pytest
 from tests.support.eventually import eventually
 from veche.base.signaling_placement import PlacementJanitor, SignalingPlacement
 from veche.bus.inproc import InProcessBus
-from veche.bus.messages import ConferenceEnded, ServerHeartbeat
+from veche.bus.messages import ConferenceEnded, ConferenceMoved, ServerHeartbeat
 from veche.domain.errors import Unavailable
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType
 from veche.manager.registry import ServerRegistry
@@ -99,12 +99,20 @@ async def test_draining_and_pending_servers_get_nothing_new(cluster: Cluster) ->
 
 
 async def test_dead_server_loses_its_conferences(cluster: Cluster) -> None:
+    announced: list[ConferenceMoved] = []
+
+    async def heard(message: ConferenceMoved) -> None:
+        announced.append(message)
+
+    cluster.bus.subscribe(ConferenceMoved, heard)
     await cluster.beat("a")
     await cluster.beat("b", participants=10)
     assert (await cluster.placement.target_for(conference(1))).server_id == "a"
     # A client says a failed; a does not answer the ping (it is not on this bus): the conference moves.
     moved = await cluster.placement.target_for(conference(1), failed_server="a")
     assert moved.server_id == "b"
+    await cluster.bus.wait_delivered()
+    assert [(m.conference_id, m.from_server, m.to_server, m.epoch) for m in announced] == [(1, "a", "b", moved.epoch)]
     # Heartbeats stop: after 3 s a is down in the view and the next join goes elsewhere too.
     cluster.clock[0] += 3.5
     await cluster.beat("b", participants=10)

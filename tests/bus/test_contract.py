@@ -26,6 +26,7 @@ from veche.bus.messages import (
 )
 from veche.bus.nats import NatsBus
 from veche.dev.nats import ThrowawayNats
+from veche.metrics import bus_metrics
 
 T = TypeVar("T")
 SERVER = "app-1"
@@ -318,3 +319,35 @@ async def test_fields_a_receiver_does_not_know_are_ignored(cluster: Cluster) -> 
         (Ping, Ping()),
     ]
     assert (type(reply), reply) == (CommandResult, CommandResult(ok=True, message="pong"))
+
+
+# -- round trips (GET /metrics) -------------------------------------------------------------------------------
+
+
+async def test_requests_sent_are_counted_as_round_trips_or_failures_by_subject(cluster: Cluster) -> None:
+    async def answer(_message: Ping) -> CommandResult:
+        return CommandResult(ok=True)
+
+    async def fail(_message: ListParticipants) -> BusMessage | None:
+        raise RuntimeError("broken handler")
+
+    cluster.server.handle(Ping, answer)
+    cluster.server.handle(ListParticipants, fail)
+    await cluster.ready()
+    await cluster.requester.request(Ping())
+    await cluster.requester.request_to(SERVER, Ping())
+    with pytest.raises(NoResponder):
+        await cluster.requester.request(StartDirectorySync(source="s", request_id="r"), timeout_s=0.2)
+    with pytest.raises(BusError):
+        await cluster.requester.request_to(SERVER, ListParticipants(conference_id=1), timeout_s=2)
+    families = {family.name: family for family in bus_metrics(cluster.requester.round_trips)}
+    answered = {
+        s.labels["subject"]: s.value
+        for s in families["veche_bus_request_duration_seconds"].samples
+        if s.name == "veche_bus_request_duration_seconds_count"
+    }
+    assert answered == {Ping.subject: 2}  # addressed or not, under the request's own subject
+    failed = {
+        (s.labels["subject"], s.labels["reason"]): s.value for s in families["veche_bus_request_failures"].samples
+    }
+    assert failed == {(StartDirectorySync.subject, "no_responder"): 1, (ListParticipants.subject, "error"): 1}

@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
 ]
 
 T = TypeVar("T")
+# The pre-join screen's "Next time, join directly" choice, as the client keeps it (frontend/src/prejoin.ts).
+_JOIN_DIRECTLY = "try { localStorage.setItem('veche.prejoin', 'skip'); } catch (e) {}"
 _names = itertools.count(1)
 
 
@@ -186,9 +188,27 @@ class Veche:
         conference: dict[str, Any] = response.json()
         return conference
 
-    async def new_session(self, *, init_script: str | None = None) -> BrowserSession:
-        """A new person at a 1280x800 browser; ``init_script`` runs in every page before the client does."""
-        context = await self.browser.new_context(viewport={"width": 1280, "height": 800})
+    async def new_session(
+        self,
+        *,
+        init_script: str | None = None,
+        prejoin: bool = False,
+        viewport: tuple[int, int] = (1280, 800),
+        browser: Browser | None = None,
+        permissions: list[str] | None = None,
+    ) -> BrowserSession:
+        """A new person at a browser window of ``viewport``; ``init_script`` runs in every page before the client.
+
+        Without ``prejoin`` the person has chosen to join directly (the pre-join screen's "next time, join
+        directly"), so a conference page joins as soon as it opens. ``browser`` is another Chromium than the
+        session's (other fake devices); ``permissions`` are granted to the context (None: none asked).
+        """
+        width, height = viewport
+        context = await (browser or self.browser).new_context(
+            viewport={"width": width, "height": height}, permissions=permissions
+        )
+        if not prejoin:
+            await context.add_init_script(_JOIN_DIRECTLY)
         if init_script is not None:
             await context.add_init_script(init_script)
         page = await context.new_page()

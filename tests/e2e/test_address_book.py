@@ -197,22 +197,22 @@ async def test_calling_a_contact_rings_on_his_page_and_brings_both_together(vech
     callee_token = veche.server.login(callee.login, callee.password)
     assert veche.server.api("GET", "/api/v1/directory/calls", token=callee_token).json() == {"calls": []}
 
-    # The caller finds him in the address book and calls: he lands in the new conference.
+    # The caller finds him in the address book and calls: his page says it rings.
     book = await AddressBookPage.open(veche, caller)
     await book.search(callee.login)
     await eventually(book.names, lambda n: n == [callee.display_name], what="the callee in the results")
-    async with book.page.expect_navigation():
-        await book.page.get_by_role("button", name=f"Call {callee.display_name}").click()
-    assert "/c/" in book.page.url, book.page.url
-    conference_path = book.page.url.removeprefix(veche.url)
-    await book.session.wait_status("connected")
+    await book.page.get_by_role("button", name=f"Call {callee.display_name}").click()
+    await book.page.locator("#outgoing-call", has_text=f"Ringing {callee.display_name}").wait_for(timeout=10_000)
 
-    # The callee's page rings; he joins.
+    # The callee's page rings; he joins, and the caller's page follows him into the new conference.
     banner = banners.filter(has_text=f"{caller.display_name} is calling you")
     await banner.wait_for(timeout=10_000)
     async with home.page.expect_navigation():
         await banner.get_by_role("button", name="Join").click()
+    await book.page.wait_for_url("**/c/**", timeout=15_000)
+    conference_path = book.page.url.removeprefix(veche.url)
     assert home.page.url.endswith(conference_path), (home.page.url, conference_path)
+    await book.session.wait_status("connected")
     await home.wait_status("connected")
 
     caller_id, callee_id = await book.session.participant_id(), await home.participant_id()

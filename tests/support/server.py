@@ -1,7 +1,9 @@
 """Start the real ``veche up`` as a subprocess, the way an administrator would.
 
 Used by the ``veche_server`` fixture and by ``bench/join.py``. The server gets its own data directory,
-a free HTTP port on 127.0.0.1 and a first administrator created with ``veche admin create-user``.
+a free port on 127.0.0.1 and a first administrator created with ``veche admin create-user``. It serves plain
+HTTP (``--no-tls``; http://127.0.0.1 is a secure context for the browsers) unless started with ``tls=True``: then
+HTTPS with the certificate ``veche up`` generates, which every request here verifies.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -55,7 +58,8 @@ class VecheServer:
     process: subprocess.Popen[bytes]
     admin_token: str = ""
     owns_root: Path | None = None
-    _client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0), repr=False)
+    ca_file: Path | None = None  # with TLS: the certificate the server generated, the only one trusted here
+    _client: httpx.Client | None = field(default=None, repr=False)
 
     @classmethod
     def start(
@@ -65,11 +69,14 @@ class VecheServer:
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         timeout_s: float = _START_TIMEOUT_S,
+        tls: bool = False,
+        host: str = "127.0.0.1",
     ) -> VecheServer:
         """Create the admin, start ``veche up`` and wait until health says ok.
 
         ``root`` is a directory for the data dir, password file and log (a new temporary one by default,
-        removed by :meth:`stop`).
+        removed by :meth:`stop`). ``tls``: HTTPS with the generated certificate (else ``--no-tls``). ``host``:
+        the address to listen on and to reach it by.
         """
         owns_root = None
         if root is None:
@@ -116,9 +123,10 @@ class VecheServer:
                     "--data-dir",
                     str(data_dir),
                     "--host",
-                    "127.0.0.1",
+                    host,
                     "--http-port",
                     str(port),
+                    *(() if tls else ("--no-tls",)),
                     *extra_args,
                 ],
                 stdin=subprocess.DEVNULL,
@@ -128,13 +136,14 @@ class VecheServer:
                 start_new_session=True,  # its own process group, so stop() reaches Janus too
             )
         server = cls(
-            url=f"http://127.0.0.1:{port}",
+            url=f"{'https' if tls else 'http'}://{host}:{port}",
             data_dir=data_dir,
             log_path=log_path,
             admin_login=_ADMIN_LOGIN,
             admin_password=password,
             process=process,
             owns_root=owns_root,
+            ca_file=data_dir / "tls" / "cert.pem" if tls else None,
         )
         try:
             server.wait_healthy(timeout_s)
@@ -149,7 +158,17 @@ class VecheServer:
     def api(self, method: str, path: str, token: str | None = None, json: Any = None) -> httpx.Response:
         """One REST call; ``path`` starts with ``/api/v1``; ``token`` is sent as a bearer token."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self._client.request(method, self.url + path, headers=headers, json=json)
+        return self.http().request(method, self.url + path, headers=headers, json=json)
+
+    def http(self) -> httpx.Client:
+        """The client every request goes through; with TLS it trusts only the server's certificate (made when the
+        server starts, so the client is made on first use)."""
+        if self._client is None:
+            verify: ssl.SSLContext | bool = True
+            if self.ca_file is not None:
+                verify = ssl.create_default_context(cafile=str(self.ca_file))
+            self._client = httpx.Client(timeout=30.0, verify=verify)
+        return self._client
 
     def login(self, login: str, password: str) -> str:
         """A bearer token for ``login``."""
@@ -188,7 +207,7 @@ class VecheServer:
                 )
             try:
                 body = self.health()
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, ValueError, OSError) as exc:  # OSError: no certificate file yet
                 last = f"{type(exc).__name__}: {exc}"
             else:
                 if _ready(body):
@@ -207,7 +226,8 @@ class VecheServer:
 
     def stop(self) -> None:
         """SIGTERM the process group, SIGKILL it after 10 s, then remove a temporary root."""
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
         if self.process.poll() is None:
             _signal_group(self.process.pid, signal.SIGTERM)
             try:

@@ -71,3 +71,16 @@ def test_moderation_endpoints_check_the_caller(api: Api) -> None:
     r = api.call("POST", f"/conferences/{conf['id']}/participants/abc/mute", api.admin_token)
     assert r.status_code == 404 and "not in conference" in r.json()["error"]["message"]
     assert api.call("GET", f"/conferences/{conf['id']}/participants", anna).json() == []
+
+
+def test_the_list_is_paged_newest_first_and_counts_what_the_user_may_see(api: Api) -> None:
+    _, carol = api.user("carol")
+    _, dave = api.user("dave")
+    mine = [api.conference(carol, name=f"Carol {n}")["id"] for n in range(3)]
+    api.conference(dave, name="Dave private", access="invited")  # not Carol's to see
+    first = api.call("GET", "/conferences", carol, params={"limit": 2})
+    assert first.status_code == 200 and first.headers["X-Total-Count"] == "3"
+    assert [c["id"] for c in first.json()] == mine[::-1][:2]
+    rest = api.call("GET", "/conferences", carol, params={"limit": 2, "offset": 2})
+    assert [c["id"] for c in rest.json()] == [mine[0]]
+    assert api.call("GET", "/conferences", carol, params={"limit": 0}).status_code == 422

@@ -60,7 +60,7 @@ def test_settings_change_is_applied_without_restart(api: Api) -> None:
     guest = api.call("POST", f"/invites/{conf['invite_code']}/join", json={"display_name": "Visitor"})
     assert guest.status_code == 403 and "Guests are not allowed" in guest.json()["error"]["message"]
     bad = api.call("PATCH", "/settings", api.admin_token, json={"video_max_height": 999})
-    assert bad.status_code == 400 and api.call("GET", "/settings", api.admin_token).json()["revision"] == 1
+    assert bad.status_code == 422 and api.call("GET", "/settings", api.admin_token).json()["revision"] == 1
 
 
 def test_guests_get_their_own_short_lived_turn_credentials_never_the_secret(api: Api) -> None:
@@ -77,3 +77,28 @@ def test_guests_get_their_own_short_lived_turn_credentials_never_the_secret(api:
         answers.append(server)
     assert answers[0]["username"] != answers[1]["username"]
     assert all(a["username"].split(":")[0].isdigit() and a["credential"] for a in answers)
+
+
+def test_server_and_settings_bodies_take_only_their_json_type(api: Api) -> None:
+    [server] = _wait_for_servers(api)
+    for body in ({"max_participants": "10"}, {"draining": "yes"}, {"approved": 1}, {"name": "x", "colour": "red"}):
+        refused = api.call("PATCH", f"/servers/{server['id']}", api.admin_token, json=body)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_input", refused.text
+    assert api.call("POST", f"/servers/{server['id']}/actions", api.admin_token, json={"action": 1}).status_code == 422
+    for body in ({"guests_allowed": "no"}, {"video_max_bitrate_bps": "1000000"}, {"theme": "dark"}):
+        refused = api.call("PATCH", "/settings", api.admin_token, json=body)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_input", refused.text
+    settings = api.call("GET", "/settings", api.admin_token).json()
+    assert settings["revision"] == 0 and settings["guests_allowed"] is True
+    assert api.call("GET", "/servers", api.admin_token).json()[0]["max_participants"] != 10
+    # What GET gave can be sent back as it is (its revision is ignored).
+    saved = api.call("PATCH", "/settings", api.admin_token, json={**settings, "domain": "veche.example.org"})
+    assert saved.status_code == 200 and saved.json()["revision"] == 1, saved.text
+
+
+def test_a_server_name_with_control_characters_is_refused(api: Api) -> None:
+    [server] = _wait_for_servers(api)
+    for bad in ("rack\x00", "\u202eevil", "\u200b"):
+        refused = api.call("PATCH", f"/servers/{server['id']}", api.admin_token, json={"name": bad})
+        assert refused.status_code == 400 and refused.json()["error"]["message"], refused.text
+    assert api.call("GET", f"/servers/{server['id']}", api.admin_token).json()["name"] == server["name"]

@@ -28,6 +28,8 @@ export interface Source {
 }
 
 const POLL_MS = 1000;
+/** The `kind` of a source in words (config/directory.py DirectoryKind). */
+const KIND_NAMES: Record<string, string> = { openldap: "OpenLDAP", ad: "Active Directory" };
 const COLUMNS = ["name", "kind", "urls", "state", "last-sync", "people", "disabled", "groups", "following", "error"];
 
 function n(value: number): string {
@@ -111,7 +113,7 @@ class SourceRow {
   render(s: Source): void {
     this.tr.dataset.state = s.state;
     this.cells.name.textContent = s.name;
-    this.cells.kind.textContent = s.kind;
+    this.cells.kind.textContent = KIND_NAMES[s.kind] ?? s.kind;
     this.cells.urls.textContent = s.urls.join(", ");
     const state = describeState(s);
     this.stateText.textContent = state.text;

@@ -93,3 +93,38 @@ export async function ringingCalls(known: number[], waitS: number, signal: Abort
 export async function declineCall(conferenceId: number, csrf: string): Promise<void> {
   await call("DELETE", `/api/v1/directory/calls/${conferenceId}`, "Declining the call", { csrf });
 }
+
+export type CallState = "ringing" | "answered" | "declined" | "unanswered" | "cancelled";
+
+/** A call I made, as it stands (`GET /api/v1/directory/outgoing-calls/{conference_id}`). */
+export interface OutgoingCall {
+  conference_id: number;
+  callee: { id: number; display_name: string };
+  state: CallState;
+  url: string;
+  expires_in_s: number;
+}
+
+/** My call into `conferenceId`; with `waitS`, the server answers when its state differs from `known`. */
+export async function outgoingCall(
+  conferenceId: number,
+  known: CallState | null,
+  waitS: number,
+  signal: AbortSignal,
+): Promise<OutgoingCall> {
+  const params = new URLSearchParams({ wait_s: String(waitS) });
+  if (known) params.set("known", known);
+  const url = `/api/v1/directory/outgoing-calls/${conferenceId}?${params}`;
+  return (await call("GET", url, "Following the call", { signal })) as OutgoingCall;
+}
+
+/** Hang up before an answer: it stops ringing on the callee's pages. */
+export async function cancelCall(conferenceId: number, csrf: string): Promise<OutgoingCall> {
+  const url = `/api/v1/directory/outgoing-calls/${conferenceId}`;
+  return (await call("DELETE", url, "Cancelling the call", { csrf })) as OutgoingCall;
+}
+
+/** Take a call ringing for me: my caller's page follows me into the conference. */
+export async function answerCall(conferenceId: number, csrf: string): Promise<void> {
+  await call("POST", `/api/v1/directory/calls/${conferenceId}/answer`, "Answering the call", { csrf });
+}

@@ -29,6 +29,9 @@ export interface SearchElements {
   status: HTMLElement;
 }
 
+/** A call was placed: follow it (ringing, then answered / declined / unanswered). Without one: open the call. */
+export type CallPlaced = (contact: Contact, call: { conference_id: number; url: string }) => void;
+
 export class SearchView {
   private readonly search = new LatestRequest();
   private readonly refresh = new LatestRequest();
@@ -39,6 +42,7 @@ export class SearchView {
   constructor(
     private readonly page: SearchElements,
     private readonly csrf: string,
+    private readonly placed: CallPlaced = (_contact, call) => window.location.assign(call.url),
   ) {
     this.debounce = new Debouncer(DEBOUNCE_MS, () => void this.run());
   }
@@ -135,7 +139,9 @@ export class SearchView {
     this.say(`Calling ${contact.display_name}…`);
     try {
       const call = await callContact(contact.id, this.csrf);
-      window.location.assign(call.url);
+      button.disabled = false;
+      this.say("");
+      this.placed(contact, call);
     } catch (error) {
       button.disabled = false;
       this.say(problem(error), true);

@@ -1,6 +1,7 @@
 /**
- * The video grid: lays tiles out in a responsive CSS grid and picks the simulcast layer each remote
- * camera tile needs from its rendered width.
+ * The video grid: lays tiles out in a responsive CSS grid, or with one pinned tile in the big area and
+ * the others in a strip under it, and picks the simulcast layer each remote camera tile needs from its
+ * rendered width (a pinned tile grows, so it asks for a higher layer by itself).
  */
 
 import { Tile } from "./tile";
@@ -19,6 +20,26 @@ export function gridColumns(count: number, containerWidth: number): number {
   return Math.min(columns, Math.max(1, Math.floor(containerWidth / 200)));
 }
 
+/**
+ * Columns of the strip under a pinned tile: the others side by side, each at least ~160 px wide, and room
+ * for at least four, so that one or two others stay small tiles instead of stretching to the full width.
+ */
+export function stripColumns(others: number, containerWidth: number): number {
+  return Math.max(1, Math.min(Math.max(others, 4), Math.floor(containerWidth / 160)));
+}
+
+/** How the grid is laid out: `columns` of the CSS grid, and whether a pinned tile spans the first row. */
+export interface GridLayout {
+  columns: number;
+  spotlight: boolean;
+}
+
+/** The layout for `count` tiles of which one may be pinned (a single tile needs no spotlight). */
+export function gridLayout(count: number, containerWidth: number, pinned: boolean): GridLayout {
+  if (!pinned || count <= 1) return { columns: gridColumns(count, containerWidth), spotlight: false };
+  return { columns: stripColumns(count - 1, containerWidth), spotlight: true };
+}
+
 export type LayerListener = (feed: number, layer: number) => void;
 
 export class Grid {
@@ -26,6 +47,7 @@ export class Grid {
   private readonly pendingResize = new Set<Tile>();
   private resizeTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly observer: ResizeObserver;
+  private pinned: string | null = null;
 
   constructor(
     readonly element: HTMLElement,
@@ -49,6 +71,8 @@ export class Grid {
     // Screens go first: they are what people look at.
     if (tile.init.source === "screen") this.element.prepend(tile.element);
     else this.element.append(tile.element);
+    tile.pinButton.addEventListener("click", () => this.pin(this.pinned === tile.key ? null : tile.key));
+    tile.setPinned(this.pinned === tile.key);
     if (!tile.init.self && tile.init.source === "camera" && tile.init.feed !== null) {
       this.observer.observe(tile.element);
     }
@@ -67,7 +91,19 @@ export class Grid {
     this.pendingResize.delete(tile);
     tile.detach();
     this.tiles.delete(key);
+    if (this.pinned === key) this.pinned = null;
     this.relayout();
+  }
+
+  /** Puts the tile `key` in the big area, the others in a strip (null: back to the even grid). */
+  pin(key: string | null): void {
+    this.pinned = key !== null && this.tiles.has(key) ? key : null;
+    for (const tile of this.tiles.values()) tile.setPinned(tile.key === this.pinned);
+    this.relayout();
+  }
+
+  get pinnedKey(): string | null {
+    return this.pinned;
   }
 
   /** Removes every remote tile (own previews stay). */
@@ -97,8 +133,9 @@ export class Grid {
   }
 
   private relayout(): void {
-    const columns = gridColumns(this.tiles.size, this.element.clientWidth);
-    this.element.style.setProperty("--columns", String(columns));
+    const layout = gridLayout(this.tiles.size, this.element.clientWidth, this.pinned !== null);
+    this.element.style.setProperty("--columns", String(layout.columns));
+    this.element.classList.toggle("spotlight", layout.spotlight);
   }
 
   private scheduleLayers(): void {

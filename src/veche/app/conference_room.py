@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from veche.app.admission import Admission, CountedAdmission, Seat
 from veche.app.media_engine import MediaEngine, MediaEngineError, MediaEngineUnavailable
 from veche.app.room_member import RoomMember
+from veche.domain.admission import ParticipantRole
 from veche.domain.chat_rate import ChatRateLimit
 from veche.domain.model import VideoCodec
 from veche.domain.room import ChatEntry, Feed, FeedSource, ParticipantKind, RoomFull, RoomParticipant, RoomState
@@ -43,13 +44,14 @@ from veche.domain.room_events import (
     ParticipantUpdated,
     ParticipantView,
     Removed,
+    RoleChanged,
     RoomEvent,
     RoomSnapshot,
     SessionEnded,
 )
 from veche.domain.ticket import JoinTicket
 
-__all__ = ["ConferenceRoom", "RemovedParticipant"]
+__all__ = ["MODERATION_ACTIONS", "ConferenceRoom", "RemovedParticipant"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,10 @@ VP9_UNSUPPORTED = "vp9_unsupported"
 
 # What a participant over the chat rate limit is told (docs/protocol.md: `rate_limited`).
 RATE_LIMITED_MESSAGE = "You are sending messages too fast; wait a moment."
+
+
+# What a moderator may do to a participant (docs/protocol.md, `moderate`); "readmit" names an identity instead.
+MODERATION_ACTIONS = ("mute", "remove", "readmit", "make_speaker", "make_listener", "lower_hand")
 
 
 def _engine_error(e: MediaEngineError) -> RoomError:
@@ -123,6 +129,8 @@ class ConferenceRoom:
         self._seats: dict[str, Seat] = {}
         self._sessions: dict[str, str] = {}  # "identity session" -> participant id
         self.removed: dict[str, RemovedParticipant] = {}  # identity -> who removed him
+        # identity -> the role a moderator gave him here; it outlives his connection (a reconnect keeps it)
+        self.granted_roles: dict[str, ParticipantRole] = {}
         # (subscriber participant id, feed) -> engine subscription id
         self._subscriptions: dict[tuple[str, int], int] = {}
 
@@ -144,7 +152,10 @@ class ConferenceRoom:
             raise ParticipantBanned()
         session_key = f"{ticket.identity} {ticket.session}" if ticket.session else ""
         replaced = self._sessions.get(session_key) if session_key else None
+        hand_raised = False
         if replaced is not None:
+            previous = self.state.participants.get(replaced)
+            hand_raised = previous is not None and previous.hand_raised  # the same person still asks to speak
             # The same participant reconnecting (or his ticket used twice): the newer connection wins, never both.
             old = self._members.get(replaced)
             if old is not None:
@@ -158,14 +169,17 @@ class ConferenceRoom:
             id=secrets.token_hex(8),
             identity=ticket.identity,
             display_name=ticket.display_name,
-            role=ticket.role,
+            role=self._role_for(ticket),
             guest=ticket.guest,
+            hand_raised=hand_raised,
             kind=kind,
             session=ticket.session,
             sign_in=ticket.sign_in,
         )
         if video_codecs is not None:
             participant.video_codecs = video_codecs
+        if not participant.can_publish:
+            participant.audio = participant.video = False  # a listener sends nothing: never shown as "mic on"
         try:
             self.state.add(participant)
         except RoomFull as e:  # filled while the seat was being leased
@@ -190,6 +204,12 @@ class ConferenceRoom:
             "conference %s: %s joined (%s, %s)", self.conference_id, participant.id, kind.value, participant.role.value
         )
         return snapshot
+
+    def _role_for(self, ticket: JoinTicket) -> ParticipantRole:
+        """The ticket's role, unless a moderator changed it here (a moderator stays one whatever was granted)."""
+        if ticket.role is ParticipantRole.MODERATOR:
+            return ticket.role
+        return self.granted_roles.get(ticket.identity, ticket.role)
 
     async def leave(self, participant_id: str) -> None:
         participant = self.state.participants.get(participant_id)
@@ -358,8 +378,20 @@ class ConferenceRoom:
         except Exception:
             logger.exception("conference %s: storing a chat message failed", self.conference_id)
 
+    async def raise_hand(self, participant_id: str, raised: bool) -> None:
+        """A participant raises or lowers his own hand; everyone sees it (``hand_raised``)."""
+        participant = self._participant(participant_id)
+        if participant.hand_raised is raised:
+            return
+        participant.hand_raised = raised
+        self._broadcast(ParticipantUpdated(ParticipantView.of(participant)))
+        logger.info(
+            "conference %s: %s %s a hand", self.conference_id, participant_id, "raised" if raised else "lowered"
+        )
+
     async def moderate(self, moderator_name: str, target_id: str, action: str) -> None:
-        """Mute or remove ``target_id``, or let a removed identity back ("readmit", ``target_id`` is the identity).
+        """Mute or remove ``target_id``, make him a speaker or a listener, lower his hand; or let a removed identity
+        back ("readmit", ``target_id`` is the identity).
 
         The caller has checked the moderator's right to do so.
         """
@@ -388,8 +420,31 @@ class ConferenceRoom:
                 member.deliver(Removed(moderator_name))
                 member.disconnect("removed")
             await self.leave(target_id)
+        elif action == "make_speaker":
+            await self._set_role(moderator_name, target, ParticipantRole.SPEAKER)
+        elif action == "make_listener":
+            await self._set_role(moderator_name, target, ParticipantRole.LISTENER)
+        elif action == "lower_hand":
+            await self.raise_hand(target_id, False)
         else:
             raise NotAllowed(f"Unknown moderation action {action!r}.")
+
+    async def _set_role(self, moderator_name: str, target: RoomParticipant, role: ParticipantRole) -> None:
+        """Let a listener speak, or make a speaker a listener (his feeds stop); his hand is lowered either way."""
+        if target.role is ParticipantRole.MODERATOR:
+            raise NotAllowed(f"{target.display_name} is a moderator: a moderator always may speak.")
+        changed = target.role is not role
+        target.role, target.hand_raised = role, False
+        self.granted_roles[target.identity] = role
+        if role is ParticipantRole.LISTENER:
+            target.audio = target.video = False
+            for feed in [f for f in self.state.feeds.values() if f.participant == target.id]:
+                self.state.remove_feed(feed.feed)
+                await self._drop_feed(feed)
+        if changed:
+            self._send(target.id, RoleChanged(role.value, target.can_publish, moderator_name))
+        self._broadcast(ParticipantUpdated(ParticipantView.of(target)))
+        logger.info("conference %s: %s made %s a %s", self.conference_id, moderator_name, target.id, role.value)
 
     def moderator_name(self, participant_id: str) -> str:
         participant = self._participant(participant_id)

@@ -66,6 +66,9 @@ class AppService:
         self._rooms: dict[int, ConferenceRoom] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._running = False
+        # For /metrics (veche.metrics): plain counters, bumped on the join path without a lock or I/O.
+        self.admitted_joins = 0
+        self.refused_joins: dict[str, int] = {}  # the protocol's error code -> joins refused with it
         engine.add_restart_listener(self._on_engine_restart)
         bus.handle(ModerateParticipant, self._handle_moderate)
         bus.handle(ListParticipants, self._handle_list)
@@ -110,6 +113,10 @@ class AppService:
             self._rooms[ticket.conference_id] = room
         return room
 
+    def join_refused(self, code: str) -> None:
+        """Count a join refused with the protocol error ``code`` (a fixed list: a safe metric label)."""
+        self.refused_joins[code] = self.refused_joins.get(code, 0) + 1
+
     async def forget_if_empty(self, room: ConferenceRoom) -> None:
         """A join was refused: a room made only for it goes again."""
         await self._after_departures(room)
@@ -122,6 +129,7 @@ class AppService:
 
     async def joined(self, room: ConferenceRoom, participant_id: str, identity: str) -> None:
         """Tell the base role (presence) that someone is in this conference now."""
+        self.admitted_joins += 1
         await self._bus.publish(
             ParticipantJoined(
                 server_id=self._server_id,
@@ -210,6 +218,7 @@ class AppService:
                     video=p.video,
                     force_muted=p.force_muted,
                     kind=p.kind,
+                    hand_raised=p.hand_raised,
                 )
                 for p in room.live_participants()
             ],

@@ -15,6 +15,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "Chat",
     "ClientMessage",
+    "Hand",
     "Join",
     "Leave",
     "Moderate",
@@ -109,10 +110,17 @@ class Chat(_Message):
     text: str = Field(min_length=1, max_length=4000)
 
 
+class Hand(_Message):
+    """Raise (or lower) my own hand: I ask to speak."""
+
+    type: Literal["hand"]
+    raised: bool
+
+
 class Moderate(_Message):
     type: Literal["moderate"]
     participant: str
-    action: Literal["mute", "remove", "readmit"]
+    action: Literal["mute", "remove", "readmit", "make_speaker", "make_listener", "lower_hand"]
 
 
 class Leave(_Message):
@@ -133,6 +141,7 @@ ClientMessage = Annotated[
     | Substream
     | State
     | Chat
+    | Hand
     | Moderate
     | Leave
     | Ping,

@@ -16,6 +16,7 @@ from veche.app.signal_messages import (
     PROTOCOL_VERSION,
     Chat,
     ClientMessage,
+    Hand,
     Join,
     Leave,
     Moderate,
@@ -56,6 +57,7 @@ async def serve_signaling(
             slot.release()
         raise
     if slot is None:
+        service.join_refused("too_many_pending")
         logger.info("refused a signaling socket from %s: %d have not joined yet", address, pending.count(address))
         await websocket.close(CLOSE_TOO_MANY_PENDING, "Too many connections from your address have not joined yet.")
         return
@@ -83,6 +85,7 @@ async def serve_signaling(
             except RoomError as e:
                 connection.send(_error(e.code, e.message, request_id))
     except _JoinRefused as e:
+        service.join_refused(e.code)
         connection.send(_error(e.code, e.message, e.request_id))
         # A stale or expired ticket is not the participant's fault: the client asks for a new one (4010).
         close, _ = CLOSE_CODES.get(e.code, (4000, e.code))
@@ -184,6 +187,8 @@ async def _dispatch(room: ConferenceRoom, me: str, message: ClientMessage) -> di
             await room.set_state(me, audio=audio, video=video)
         case Chat(text=text):
             await room.chat(me, text)
+        case Hand(raised=raised):
+            await room.raise_hand(me, raised)  # anyone, his own hand only
         case Moderate(participant=target, action=action):
             await room.moderate(room.moderator_name(me), target, action)
         case Ping():

@@ -19,6 +19,7 @@ from veche.domain.room_events import (
     ParticipantUpdated,
     ParticipantView,
     Removed,
+    RoleChanged,
     RoomEvent,
     RoomSnapshot,
     SessionEnded,
@@ -49,6 +50,7 @@ def participant_json(p: ParticipantView) -> dict[str, Any]:
         "audio": p.audio,
         "video": p.video,
         "force_muted": p.force_muted,
+        "hand_raised": p.hand_raised,
         "kind": p.kind,
     }
 
@@ -101,6 +103,8 @@ def event_message(event: RoomEvent) -> dict[str, Any]:
             return {"type": "media_reset"}
         case Removed(by=by):
             return {"type": "removed", "by": by}
+        case RoleChanged(role=role, can_publish=can_publish, by=by):
+            return {"type": "role_changed", "role": role, "can_publish": can_publish, "by": by}
         case SessionEnded(code=code, message=text):
             return {"type": "session_ended", "code": code, "message": text}
     raise AssertionError(f"unmapped room event {event!r}")

@@ -12,10 +12,10 @@ from veche.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
 from veche.domain.names import clean_name
 from veche.domain.ticket import TICKET_LIFETIME_S, JoinTicket, encode_ticket
-from veche.storage.conferences import ConferenceStore
+from veche.storage.conferences import ConferencePage, ConferenceStore
 from veche.storage.users import UserStore
 
-__all__ = ["ConferenceService", "NewConference", "sign_in_digest"]
+__all__ = ["ConferenceChanges", "ConferenceService", "NewConference", "sign_in_digest"]
 
 MAX_PARTICIPANTS_LIMIT = 1000
 
@@ -32,6 +32,19 @@ class NewConference:
     owner_id: int | None = None  # admins may create on behalf of someone
     call_pair: str | None = None  # an ad hoc call between two users (one conference per pair)
     video_codec: VideoCodec | None = None  # None: the cluster's default
+
+
+@dataclass(frozen=True)
+class ConferenceChanges:
+    """What an administrator changes in a conference; None: unchanged (``invited``/``moderators`` replace)."""
+
+    name: str | None = None
+    type: ConferenceType | None = None
+    max_participants: int | None = None
+    guests_allowed: bool | None = None
+    access: ConferenceAccess | None = None
+    invited: frozenset[int] | None = None
+    moderators: frozenset[int] | None = None
 
 
 def sign_in_digest(session_token: str) -> str:
@@ -74,8 +87,46 @@ class ConferenceService:
             video_codec=spec.video_codec,
         )
 
-    async def list_visible(self, user: User) -> list[Conference]:
-        return [c for c in await self._conferences.list_all() if may_see(c, user)]
+    async def page(self, *, query: str = "", limit: int = 50, offset: int = 0) -> ConferencePage:
+        """Every conference, paged in the database (the console's list; the caller checked he is an admin)."""
+        return await self._conferences.page(query=query[:256], limit=limit, offset=offset)
+
+    async def update(self, conference_id: int, changes: ConferenceChanges) -> Conference:
+        """Change a conference (the caller checked he may). Running rooms keep their settings until they end;
+        new joins get the new ones."""
+        name = None if changes.name is None else clean_name(changes.name, what="The conference name", max_length=256)
+        if changes.max_participants is not None and not 2 <= changes.max_participants <= MAX_PARTICIPANTS_LIMIT:
+            raise InvalidInput(f"The participant limit must be between 2 and {MAX_PARTICIPANTS_LIMIT}.")
+        referenced = set(changes.invited or ()) | set(changes.moderators or ())
+        found = {u.id for u in await self._users.get_many(referenced)}
+        missing = sorted(referenced - found)
+        if missing:
+            raise InvalidInput(f"Unknown user id(s): {', '.join(map(str, missing))}.")
+        updated = await self._conferences.update(
+            conference_id,
+            name=name,
+            type=changes.type,
+            max_participants=changes.max_participants,
+            guests_allowed=changes.guests_allowed,
+            access=changes.access,
+            invited=set(changes.invited) if changes.invited is not None else None,
+            moderators=set(changes.moderators) if changes.moderators is not None else None,
+        )
+        if updated is None:
+            raise NotFound(f"Conference {conference_id} does not exist.")
+        return updated
+
+    async def delete(self, conference_id: int) -> None:
+        if not await self._conferences.delete(conference_id):
+            raise NotFound(f"Conference {conference_id} does not exist.")
+
+    async def list_visible(
+        self, user: User, *, calls: bool = True, limit: int = 100, offset: int = 0
+    ) -> ConferencePage:
+        """The conferences ``user`` may see and join, newest first, one page (filtered and paged in the store)."""
+        return await self._conferences.visible_page(
+            user.id, is_admin=user.is_admin, calls=calls, limit=limit, offset=offset
+        )
 
     async def call_conference(self, caller: User, callee: int, name: str) -> Conference:
         """The one conference of calls between ``caller`` and ``callee``: made on the first call, then reused."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from veche.bus.base import Bus, BusError
-from veche.bus.messages import ConferenceEnded, Ping
+from veche.bus.messages import ConferenceEnded, ConferenceMoved, Ping
 from veche.domain.clock import Clock
 from veche.domain.errors import Unavailable
 from veche.domain.model import Conference
@@ -124,8 +124,19 @@ class SignalingPlacement:
                 for s in snapshots
             ),
         )
-        if current is not None:
+        if current is not None and placed.server_id != current.server_id:
             logger.warning("conference %s moved from %s to %s", conference.id, current.server_id, placed.server_id)
+            try:
+                await self._bus.publish(
+                    ConferenceMoved(
+                        conference_id=conference.id,
+                        from_server=current.server_id,
+                        to_server=placed.server_id,
+                        epoch=placed.epoch,
+                    )
+                )
+            except Exception:  # statistics only: the move itself is done
+                logger.warning("conference %s: could not announce its move", conference.id, exc_info=True)
         return SignalingTarget(placed.server_id, placed.signaling_url, placed.epoch)
 
     def _with_recent_placements(self, snapshots: list[ServerSnapshot]) -> list[ServerSnapshot]:

@@ -43,10 +43,12 @@ requests (:class:`BusError`) and drops events.
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 from veche.bus.messages import BusMessage, BusRequest
+from veche.metrics import BusRoundTrips
 
 __all__ = [
     "Bus",
@@ -112,3 +114,25 @@ class Bus(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Finish what arrived, then release connections."""
+
+    @property
+    def round_trips(self) -> BusRoundTrips:
+        """The requests this bus sent, for /metrics (veche.metrics): made on first use, one per bus."""
+        trips = getattr(self, "_round_trips", None)
+        if trips is None:
+            trips = self._round_trips = BusRoundTrips()
+        return trips
+
+    async def _timed(self, subject: str, call: Awaitable[R]) -> R:
+        """Await a request, counting its round trip or its failure under its (unaddressed) subject."""
+        started = time.perf_counter()
+        try:
+            reply = await call
+        except NoResponder:
+            self.round_trips.failed(subject, "no_responder")
+            raise
+        except BusError:
+            self.round_trips.failed(subject, "error")
+            raise
+        self.round_trips.answered(subject, time.perf_counter() - started)
+        return reply

@@ -81,13 +81,13 @@ class InProcessBus(Bus):
         self._handlers.setdefault(message_type.subject, []).append((message_type, handler))
 
     async def request(self, message: BusRequest[R], timeout_s: float = 2.0) -> R:
-        return await self._request(message, timeout_s, target=None)
+        return await self._timed(message.subject, self._request(message, timeout_s, target=None))
 
     async def request_to(self, server_id: str, message: BusRequest[R], timeout_s: float = 2.0) -> R:
         addressed_subject(message.subject, server_id)
         if server_id != self._server_id:
             raise NoResponder(f"Server {server_id} is not on the bus: nobody receives {message.subject}.")
-        return await self._request(message, timeout_s, target=server_id)
+        return await self._timed(message.subject, self._request(message, timeout_s, target=server_id))
 
     async def close(self) -> None:
         """Finish delivering and answering what arrived (at most ``drain_timeout_s``), then refuse more."""

@@ -18,6 +18,7 @@ __all__ = [
     "BusMessage",
     "BusRequest",
     "ConferenceEnded",
+    "ConferenceMoved",
     "Ping",
     "RegisterServer",
     "Registration",
@@ -219,6 +220,19 @@ class ConferenceEnded(BusMessage):
     conference_id: int
 
 
+class ConferenceMoved(BusMessage):
+    """A web server placed a running conference on another app server because its own failed (a failover).
+
+    Several web servers may notice the same failure: ``epoch`` (the new placement's) tells one move from another.
+    """
+
+    subject: ClassVar[str] = "veche.conference.moved"
+    conference_id: int
+    from_server: str
+    to_server: str
+    epoch: int
+
+
 class Ping(BusRequest[CommandResult]):
     """Is this server alive? Answered with ``CommandResult(ok=True)``."""
 
@@ -242,7 +256,9 @@ class ModerateParticipant(BusRequest[CommandResult]):
     subject: ClassVar[str] = "veche.conference.moderate"
     conference_id: int
     participant: str
-    action: str  # "mute" | "remove" | "readmit" (then ``participant`` is the removed identity)
+    # "mute" | "remove" | "make_speaker" | "make_listener" | "lower_hand" | "readmit" (then ``participant`` is
+    # the removed identity)
+    action: str
     by: str  # display name of the moderator
 
 
@@ -255,6 +271,7 @@ class LiveParticipant(BaseModel):
     video: bool
     force_muted: bool
     kind: str = "browser"  # browser | gateway | stream | recorder | remote_leg
+    hand_raised: bool = False
 
 
 class RemovedEntry(BaseModel):
@@ -319,15 +336,17 @@ class IncomingCall(BusMessage):
     callee_id: int
     ring_s: float = 60.0
     conference_slug: str = ""  # the conference page is /c/<slug>
+    callee_name: str = ""  # for the caller's "Ringing Bob…"
+    call_id: str = ""  # one ring: a late copy of an ended call's message rings nothing again
 
 
 class CallDismissed(BusMessage):
-    """The callee declined an incoming call: every server stops showing it."""
+    """A call stopped ringing before its time: every server stops showing it, and tells the caller why."""
 
     subject: ClassVar[str] = "veche.directory.call.dismissed"
     conference_id: int
     callee_id: int
-    reason: str = "declined"
+    reason: str = "declined"  # "declined" (the callee), "cancelled" (the caller), "answered" (the callee)
 
 
 class StartDirectorySync(BusRequest[CommandResult]):

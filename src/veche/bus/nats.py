@@ -193,11 +193,12 @@ class NatsBus(Bus):
             self._listen(message_type, self._on_request)
 
     async def request(self, message: BusRequest[R], timeout_s: float = 2.0) -> R:
-        return await self._request(message.subject, message, timeout_s, target=None)
+        return await self._timed(message.subject, self._request(message.subject, message, timeout_s, target=None))
 
     async def request_to(self, server_id: str, message: BusRequest[R], timeout_s: float = 2.0) -> R:
         """Ask one server; :class:`NoResponder` names it when it is not on the bus, silent, or declines."""
-        return await self._request(addressed_subject(message.subject, server_id), message, timeout_s, server_id)
+        subject = addressed_subject(message.subject, server_id)
+        return await self._timed(message.subject, self._request(subject, message, timeout_s, server_id))
 
     async def close(self) -> None:
         """Finish handling what arrived, send the replies, then close the connection."""

@@ -195,6 +195,8 @@ class DirectoryConfig(BaseModel):
     local_access: AccessLevel = AccessLevel.EVERYONE
     # A user counts as online this long after his last request.
     presence_ttl_s: float = Field(default=90.0, gt=0)
+    # A call from the address book rings this long; then its caller sees "X did not answer".
+    ring_s: float = Field(default=30.0, gt=0, le=300)
 
     @field_validator("sources")
     @classmethod

@@ -6,12 +6,11 @@ Secrets are never in the file itself: they are read from ``*_file`` paths (gener
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +23,9 @@ from veche.config.directory import DirectoryConfig
 from veche.config.janus import JanusConfig
 from veche.config.leases import LeaseConfig
 from veche.config.license import LicenseConfig
+from veche.config.metrics import MetricsConfig
+from veche.config.networks import checked_networks
+from veche.config.statistics import StatisticsConfig
 
 __all__ = [
     "ChatConfig",
@@ -38,10 +40,17 @@ __all__ = [
 
 
 class HttpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not ignored
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=1, le=65535)
-    # The URL people open (behind a proxy, with TLS). Defaults to http://<host>:<port>.
+    # The URL people open, used in invite links. Defaults to https://<host>:<port> (http:// without TLS).
     public_url: str | None = None
+    # HTTPS (the default): with the certificate and key given here, or else one generated on first start for this
+    # machine's names and addresses into <data_dir>/tls (docs/configuration.md, "HTTPS"). false: plain HTTP, for
+    # a TLS proxy in front or 127.0.0.1 only.
+    tls: bool = True
+    tls_cert_file: Path | None = None  # PEM: the server's certificate, then any intermediates
+    tls_key_file: Path | None = None  # PEM, unencrypted
     # Reverse proxies (addresses or networks, e.g. "127.0.0.1", "10.0.0.0/8") whose X-Forwarded-For and
     # X-Forwarded-Proto are believed. Empty: no caller's forwarding headers are believed.
     trusted_proxies: list[str] = Field(default_factory=list)
@@ -49,15 +58,17 @@ class HttpConfig(BaseModel):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                ipaddress.ip_network(value.strip(), strict=False)
-            except ValueError:
-                raise ValueError(f"http.trusted_proxies: {value!r} is not an IP address or network") from None
-        return [value.strip() for value in values]
+        return checked_networks("http.trusted_proxies", values)
+
+    @model_validator(mode="after")
+    def _cert_with_key(self) -> HttpConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("http.tls_cert_file and http.tls_key_file go together: give both or neither")
+        return self
 
 
 class DatabaseConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not ignored
     # Empty: SQLite in the data directory. Otherwise an SQLAlchemy async URL, e.g. postgresql+asyncpg://...
     url: str = ""
     password_file: Path | None = None
@@ -71,6 +82,7 @@ class DatabaseConfig(BaseModel):
 
 
 class SecurityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not ignored
     # The cluster secret: signs join tickets and CSRF tokens. Generated into the data directory if unset.
     secret_key_file: Path | None = None
     session_ttl_hours: int = Field(default=12, ge=1, le=24 * 90)
@@ -81,6 +93,7 @@ class SecurityConfig(BaseModel):
 
 
 class SignalingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not ignored
     # The WebSocket URL clients use for this app server; defaults to the web URL's host with /ws/v1.
     public_url: str | None = None
     # STUN/TURN servers handed to clients, as RTCIceServer objects.
@@ -89,6 +102,7 @@ class SignalingConfig(BaseModel):
 
 
 class ChatConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not ignored
     # Chat messages older than this are deleted by the base role (at most once an hour). 0: keep them forever.
     retention_days: int = Field(default=90, ge=0, le=36_500)
 
@@ -110,6 +124,8 @@ class VecheSettings(BaseSettings):
     directory: DirectoryConfig = Field(default_factory=DirectoryConfig)
     license: LicenseConfig = Field(default_factory=LicenseConfig)
     leases: LeaseConfig = Field(default_factory=LeaseConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
 
     @field_validator("data_dir")
     @classmethod

@@ -100,6 +100,9 @@ class DevCluster:
             "[http]",
             'host = "127.0.0.1"',
             f"port = {port}",
+            # Plain HTTP: every process listens on 127.0.0.1 only, and http://127.0.0.1 is a secure context (camera
+            # and microphone allowed); generated certificates would be one per app server for browsers to trust.
+            "tls = false",
             f'public_url = "http://127.0.0.1:{self.http_port}"',
             "[database]",
             f'url = "{self.database_url}"',

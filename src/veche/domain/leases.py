@@ -210,6 +210,7 @@ class SeatLease:
     scarce: bool = False
     in_use: int = 0
     refusals: int = 0
+    admitted: int = 0  # connections admitted since the server started (for /metrics)
 
     def apply(self, grant: Grant, sent_at: float) -> bool:
         """Take a grant answered to a request sent at ``sent_at``; False when fenced off (an older epoch)."""
@@ -245,6 +246,7 @@ class SeatLease:
             self.refusals += 1
             return False
         self.in_use += 1
+        self.admitted += 1
         return True
 
     def release(self) -> None:

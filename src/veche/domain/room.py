@@ -46,6 +46,7 @@ class RoomParticipant:
     audio: bool = True
     video: bool = True
     force_muted: bool = False
+    hand_raised: bool = False  # asks to speak (any participant; a listener's way to ask to be made a speaker)
     video_codecs: frozenset[str] = frozenset({"vp8", "vp9"})  # what this client can decode
     kind: ParticipantKind = ParticipantKind.BROWSER
     session: str = ""  # the join ticket's session: a reconnect with the same one replaces this participant

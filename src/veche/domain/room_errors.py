@@ -86,7 +86,6 @@ class LicenseExhausted(RoomError):
             )
         else:
             text = (
-                f"All {total} {POOL_NOUNS[pool]} of your license are in use. "
-                "Try again later or ask your administrator."
+                f"All {total} {POOL_NOUNS[pool]} of your license are in use. Try again later or ask your administrator."
             )
         super().__init__(text)

@@ -22,6 +22,7 @@ __all__ = [
     "ParticipantUpdated",
     "ParticipantView",
     "Removed",
+    "RoleChanged",
     "RoomEvent",
     "RoomSnapshot",
     "SessionEnded",
@@ -40,10 +41,11 @@ class ParticipantView:
     video: bool
     force_muted: bool
     kind: str
+    hand_raised: bool = False
 
     @classmethod
     def of(cls, p: RoomParticipant) -> ParticipantView:
-        return cls(p.id, p.display_name, p.guest, p.role.value, p.audio, p.video, p.force_muted, p.kind)
+        return cls(p.id, p.display_name, p.guest, p.role.value, p.audio, p.video, p.force_muted, p.kind, p.hand_raised)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,15 @@ class ForceMuted:
 
 
 @dataclass(frozen=True)
+class RoleChanged:
+    """To one participant: a moderator made him a speaker (publish now) or a listener (stop publishing)."""
+
+    role: str  # "speaker" | "listener"
+    can_publish: bool
+    by: str  # display name of the moderator
+
+
+@dataclass(frozen=True)
 class MediaReset:
     """The media engine restarted: publish again; remote feeds follow as :class:`FeedPublished`."""
 
@@ -136,5 +147,6 @@ RoomEvent = (
     | ForceMuted
     | MediaReset
     | Removed
+    | RoleChanged
     | SessionEnded
 )

@@ -208,6 +208,16 @@ class LicensePool:
             )
         return reports
 
+    def in_use(self) -> dict[str, int]:
+        """Connections in use per pool, as the servers last reported (the statistics' license figures)."""
+        return {pool.value: ledger.in_use() for pool, ledger in self._ledgers.items()}
+
+    def refusals_of(self, server_id: str) -> int:
+        """Connections the server refused for want of slots since it started, all pools (as it last reported)."""
+        return sum(
+            lease.refusals for ledger in self._ledgers.values() if (lease := ledger.leases.get(server_id)) is not None
+        )
+
     async def usage_since(self, since: datetime) -> list[UsageSample]:
         return await self._store.samples(since)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,7 +14,15 @@ from veche.domain.model import Conference, ConferenceAccess, ConferenceType, Vid
 from veche.domain.room import ChatEntry
 from veche.storage.tables import ChatMessageRow, ConferenceMemberRow, ConferenceRow
 
-__all__ = ["ChatStore", "ConferenceStore"]
+__all__ = ["ChatStore", "ConferencePage", "ConferenceStore"]
+
+
+@dataclass(frozen=True)
+class ConferencePage:
+    """One page of the console's conference list and how many match the search in all."""
+
+    conferences: list[Conference]
+    total: int
 
 
 def _aware(ts: datetime) -> datetime:
@@ -117,14 +126,116 @@ class ConferenceStore:
     async def list_all(self, *, limit: int = 500) -> list[Conference]:
         async with self._sessions() as session:
             rows = list(await session.scalars(select(ConferenceRow).order_by(ConferenceRow.id).limit(limit)))
-            ids = [r.id for r in rows]
-            members = list(
-                await session.scalars(select(ConferenceMemberRow).where(ConferenceMemberRow.conference_id.in_(ids)))
+            return await self._with_members(session, rows)
+
+    async def page(self, *, query: str = "", limit: int = 50, offset: int = 0) -> ConferencePage:
+        """Every conference, ordered by name, ``limit`` from ``offset``, those whose name contains ``query``
+        (case-insensitive); the database does the paging and the counting."""
+        listed = select(ConferenceRow)
+        counted = select(func.count()).select_from(ConferenceRow)
+        if query.strip():
+            literal = query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            condition = func.lower(ConferenceRow.name).like(f"%{literal}%", escape="\\")
+            listed, counted = listed.where(condition), counted.where(condition)
+        async with self._sessions() as session:
+            rows = list(
+                await session.scalars(listed.order_by(ConferenceRow.name, ConferenceRow.id).limit(limit).offset(offset))
             )
+            conferences = await self._with_members(session, rows)
+            total = int(await session.scalar(counted) or 0)
+        return ConferencePage(conferences=conferences, total=total)
+
+    async def visible_page(
+        self, user_id: int, *, is_admin: bool, calls: bool = True, limit: int = 100, offset: int = 0
+    ) -> ConferencePage:
+        """The conferences a user may see (as :func:`veche.domain.admission.may_see` decides), newest first,
+        ``limit`` from ``offset``; ``calls=False`` leaves out ad hoc calls. The database filters, pages and counts."""
+        conditions = []
+        if not is_admin:
+            member = (
+                select(ConferenceMemberRow.conference_id)
+                .where(ConferenceMemberRow.conference_id == ConferenceRow.id, ConferenceMemberRow.user_id == user_id)
+                .exists()
+            )
+            conditions.append(
+                or_(ConferenceRow.owner_id == user_id, ConferenceRow.access == ConferenceAccess.OPEN.value, member)
+            )
+        if not calls:
+            conditions.append(ConferenceRow.call_pair.is_(None))
+        listed = select(ConferenceRow).where(*conditions)
+        counted = select(func.count()).select_from(ConferenceRow).where(*conditions)
+        async with self._sessions() as session:
+            rows = list(await session.scalars(listed.order_by(ConferenceRow.id.desc()).limit(limit).offset(offset)))
+            conferences = await self._with_members(session, rows)
+            total = int(await session.scalar(counted) or 0)
+        return ConferencePage(conferences=conferences, total=total)
+
+    @staticmethod
+    async def _with_members(session: AsyncSession, rows: list[ConferenceRow]) -> list[Conference]:
+        ids = [r.id for r in rows]
+        members = (
+            list(await session.scalars(select(ConferenceMemberRow).where(ConferenceMemberRow.conference_id.in_(ids))))
+            if ids
+            else []
+        )
         by_conf: dict[int, list[ConferenceMemberRow]] = {}
         for m in members:
             by_conf.setdefault(m.conference_id, []).append(m)
         return [_conference(r, by_conf.get(r.id, [])) for r in rows]
+
+    async def update(
+        self,
+        conference_id: int,
+        *,
+        name: str | None = None,
+        type: ConferenceType | None = None,
+        max_participants: int | None = None,
+        guests_allowed: bool | None = None,
+        access: ConferenceAccess | None = None,
+        invited: set[int] | None = None,
+        moderators: set[int] | None = None,
+    ) -> Conference | None:
+        """Change the given fields (None: unchanged; ``invited``/``moderators`` replace the lists) in one
+        transaction; None if the conference is gone."""
+        try:
+            async with self._sessions.begin() as session:
+                row = await session.get(ConferenceRow, conference_id)
+                if row is None:
+                    return None
+                if name is not None:
+                    row.name = name
+                if type is not None:
+                    row.type = type.value
+                if max_participants is not None:
+                    row.max_participants = max_participants
+                if guests_allowed is not None:
+                    row.guests_allowed = guests_allowed
+                if access is not None:
+                    row.access = access.value
+                for role, ids in (("invited", invited), ("moderator", moderators)):
+                    if ids is None:
+                        continue
+                    await session.execute(
+                        delete(ConferenceMemberRow).where(
+                            ConferenceMemberRow.conference_id == conference_id, ConferenceMemberRow.role == role
+                        )
+                    )
+                    session.add_all(ConferenceMemberRow(conference_id=conference_id, user_id=u, role=role) for u in ids)
+                await session.flush()
+                members = list(
+                    await session.scalars(
+                        select(ConferenceMemberRow).where(ConferenceMemberRow.conference_id == conference_id)
+                    )
+                )
+                return _conference(row, members)
+        except IntegrityError as e:
+            raise Conflict("The conference could not be changed (a referenced user does not exist?).") from e
+
+    async def delete(self, conference_id: int) -> bool:
+        """Delete the conference with its members and chat; False if it did not exist."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(delete(ConferenceRow).where(ConferenceRow.id == conference_id))
+            return bool(getattr(result, "rowcount", 0))
 
 
 class ChatStore:

@@ -23,4 +23,6 @@ async def admin_directory(request: Request) -> Response:
             request, "message.html", 403, title="Not allowed", message="Only administrators may open the console."
         )
     sources = request.app.state.container.settings.directory.sources
-    return _render(request, "admin_directory.html", user=user, csrf=_csrf(request, token), sources=sources)
+    return _render(
+        request, "admin_directory.html", user=user, csrf=_csrf(request, token), sources=sources, section="directory"
+    )

@@ -13,13 +13,22 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from veche import __version__
 from veche.container import Container
+from veche.web.admin_conferences_page import router as admin_conferences_page_router
 from veche.web.admin_directory_page import router as admin_directory_page_router
+from veche.web.admin_overview_page import router as admin_overview_page_router
+from veche.web.admin_users_page import router as admin_users_page_router
 from veche.web.api import auth, conferences, directory, directory_sources, health, servers, users
 from veche.web.api import license as license_api
+from veche.web.api import statistics as statistics_api
+from veche.web.api import statistics_layout as statistics_layout_api
 from veche.web.directory_page import router as directory_page_router
 from veche.web.errors import install_error_handlers
 from veche.web.license_page import router as license_page_router
+from veche.web.metrics import HttpLatency
+from veche.web.metrics import router as metrics_router
+from veche.web.openapi_errors import document_errors
 from veche.web.pages import router as pages_router
+from veche.web.statistics_page import router as statistics_page_router
 
 __all__ = ["create_app"]
 
@@ -72,18 +81,24 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_error_handlers(app)
+    document_errors(app)  # every API operation's error responses, in the one error shape
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(health.router)
     if "web" in container.roles:
-        for module in (auth, users, conferences, directory, directory_sources, servers, license_api):
+        for module in (auth, users, conferences, directory, directory_sources, servers, license_api, statistics_api):
             api.include_router(module.router)
+        api.include_router(statistics_layout_api.router)  # GET/PUT /statistics/layout
     app.include_router(api)
+    app.include_router(metrics_router)  # every role: GET /metrics (Prometheus)
     if "web" in container.roles:
         app.include_router(pages_router)
         app.include_router(directory_page_router)
         app.include_router(admin_directory_page_router)
         app.include_router(license_page_router)
+        app.include_router(statistics_page_router)
+        for console_page in (admin_overview_page_router, admin_users_page_router, admin_conferences_page_router):
+            app.include_router(console_page)
         app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     if "app" in container.roles:
@@ -103,6 +118,8 @@ def create_app(container: Container) -> FastAPI:
         if request.url.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    app.add_middleware(HttpLatency, histogram=container.get_metrics().http)  # veche_http_request_duration_seconds
 
     trusted_proxies = container.settings.http.trusted_proxies
     if trusted_proxies:

@@ -23,4 +23,4 @@ async def admin_license(request: Request) -> Response:
         return _render(
             request, "message.html", 403, title="Not allowed", message="Only administrators may open the console."
         )
-    return _render(request, "license.html", user=user, csrf=_csrf(request, token))
+    return _render(request, "license.html", user=user, csrf=_csrf(request, token), section="license")

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from veche.base.conferences import NewConference
-from veche.domain.errors import DomainError, Forbidden, NotFound
-from veche.domain.model import ConferenceAccess, ConferenceType, User
+from veche.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
+from veche.domain.model import ConferenceType, User
 from veche.web.api.auth import client_address
 from veche.web.security import SESSION_COOKIE, csrf_token_for, secure_request
 from veche.web.sign_out import sign_out
@@ -41,6 +41,12 @@ def _csrf(request: Request, token: str) -> str:
 def _check_form_csrf(request: Request, token: str, sent: str) -> None:
     if not hmac.compare_digest(sent, _csrf(request, token)):
         raise Forbidden("The form expired (CSRF check failed). Reload the page and try again.")
+
+
+def public_base_url(request: Request) -> str:
+    """The address people reach Veche at (``http.public_url``, else this request's), without a trailing slash."""
+    configured = request.app.state.container.settings.http.public_url
+    return str(configured or request.base_url).rstrip("/")
 
 
 def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -108,41 +114,63 @@ async def logout(request: Request, csrf_token: str = Form("")) -> Response:
 
 
 @router.get("/")
-async def home(request: Request) -> Response:
+async def home(request: Request, created: str = "") -> Response:
     found = await _page_user(request)
     if not found:
         return _to_login(request)
-    user, token = found
+    return await _home(request, *found, created=created)
+
+
+# The home page lists the newest conferences a user may see; the rest are counted (the address book finds people).
+HOME_LIST = 100
+
+
+async def _home(
+    request: Request, user: User, token: str, *, created: str = "", error: str | None = None, form: Any = None
+) -> Response:
     # Ad hoc calls are reached from the address book and the ring, not listed among the meetings.
-    conferences = [c for c in await request.app.state.container.get_conferences().list_visible(user) if not c.call_pair]
-    return _render(request, "home.html", user=user, conferences=conferences, csrf=_csrf(request, token))
-
-
-@router.get("/admin")
-async def admin(request: Request, error: str | None = None, notice: str | None = None) -> Response:
-    found = await _page_user(request)
-    if not found:
-        return _to_login(request)
-    user, token = found
-    if not user.is_admin:
-        return _render(
-            request,
-            "message.html",
-            403,
-            title="Not allowed",
-            message="Only administrators may open the console.",
-        )
-    container = request.app.state.container
+    page = await request.app.state.container.get_conferences().list_visible(user, calls=False, limit=HOME_LIST)
+    conferences = page.conferences
+    new = next((c for c in conferences if created and c.slug == created and c.owner_id == user.id), None)
     return _render(
         request,
-        "admin.html",
+        "home.html",
+        400 if error else 200,
         user=user,
-        users=await container.get_user_store().list(limit=1000),
-        conferences=await container.get_conferences().list_visible(user),
+        conferences=conferences,
+        more_conferences=page.total - len(conferences),
         csrf=_csrf(request, token),
+        created=new,
+        base_url=public_base_url(request),
         error=error,
-        notice=notice,
+        form=form or {"name": "", "type": "all_see_all", "guests_allowed": False},
     )
+
+
+@router.post("/conferences/new")
+async def home_create_conference(
+    request: Request,
+    name: str = Form(""),
+    type: str = Form("all_see_all"),
+    guests_allowed: bool = Form(False),
+    csrf_token: str = Form(""),
+) -> Response:
+    """Any user starts a conference of his own from his home page (he owns and moderates it)."""
+    found = await _page_user(request)
+    if not found:
+        return _to_login(request)
+    user, token = found
+    _check_form_csrf(request, token, csrf_token)
+    try:
+        kind = ConferenceType(type) if type in {t.value for t in ConferenceType} else None
+        if kind is None:
+            raise InvalidInput("Choose the kind of conference from the list.")
+        spec = NewConference(name=name, type=kind, guests_allowed=guests_allowed)
+        conference = await request.app.state.container.get_conferences().create(user, spec)
+    except DomainError as e:
+        typed = {"name": name, "type": type, "guests_allowed": guests_allowed}
+        return await _home(request, user, token, error=e.message, form=typed)
+    return RedirectResponse(f"/?created={conference.slug}", status_code=303)
 
 
 @router.get("/admin/servers")
@@ -156,83 +184,7 @@ async def admin_servers(request: Request) -> Response:
             request, "message.html", 403, title="Not allowed", message="Only administrators may open the console."
         )
     settings = await request.app.state.container.get_server_admin().current_settings()
-    return _render(request, "servers.html", user=user, csrf=_csrf(request, token), settings=settings)
-
-
-async def _admin_form(request: Request, csrf_token: str) -> User | Response:
-    found = await _page_user(request)
-    if not found:
-        return _to_login(request)
-    user, token = found
-    _check_form_csrf(request, token, csrf_token)
-    if not user.is_admin:
-        raise Forbidden("Only administrators may do this.")
-    return user
-
-
-@router.post("/admin/users")
-async def admin_create_user(
-    request: Request,
-    login: str = Form(...),
-    display_name: str = Form(...),
-    email: str = Form(""),
-    password: str = Form(...),
-    is_admin: bool = Form(False),
-    csrf_token: str = Form(""),
-) -> Response:
-    admin_user = await _admin_form(request, csrf_token)
-    if isinstance(admin_user, Response):
-        return admin_user
-    try:
-        created = await request.app.state.container.get_auth().create_user(
-            login=login, display_name=display_name, email=email, password=password, is_admin=is_admin
-        )
-    except DomainError as e:
-        return await admin(request, error=e.message)
-    return RedirectResponse(f"/admin?notice=User {created.login} created", status_code=303)
-
-
-@router.post("/admin/conferences")
-async def admin_create_conference(
-    request: Request,
-    name: str = Form(...),
-    type: str = Form("all_see_all"),
-    max_participants: int = Form(50),
-    guests_allowed: bool = Form(False),
-    access: str = Form("open"),
-    invited: str = Form(""),
-    moderators: str = Form(""),
-    csrf_token: str = Form(""),
-) -> Response:
-    admin_user = await _admin_form(request, csrf_token)
-    if isinstance(admin_user, Response):
-        return admin_user
-    try:
-        users = {u.login.lower(): u.id for u in await request.app.state.container.get_user_store().list(limit=100_000)}
-        spec = NewConference(
-            name=name,
-            type=ConferenceType(type),
-            max_participants=max_participants,
-            guests_allowed=guests_allowed,
-            access=ConferenceAccess(access),
-            invited=frozenset(_user_ids(invited, users)),
-            moderators=frozenset(_user_ids(moderators, users)),
-        )
-        conference = await request.app.state.container.get_conferences().create(admin_user, spec)
-    except (DomainError, ValueError) as e:
-        return await admin(request, error=getattr(e, "message", str(e)))
-    return RedirectResponse(f"/admin?notice=Conference {conference.name} created", status_code=303)
-
-
-def _user_ids(logins: str, users: dict[str, int]) -> list[int]:
-    ids = []
-    for login in (x.strip().lower() for x in logins.replace(";", ",").split(",")):
-        if not login:
-            continue
-        if login not in users:
-            raise ValueError(f"Unknown user “{login}”.")
-        ids.append(users[login])
-    return ids
+    return _render(request, "servers.html", user=user, csrf=_csrf(request, token), settings=settings, section="servers")
 
 
 @router.get("/c/{slug}")
@@ -249,10 +201,13 @@ async def conference_page(slug: str, request: Request) -> Response:
         # The same page for a conference that does not exist and one this user may not see.
         return _render(request, "message.html", 404, title="Conference not found", message=e.message)
     name = conference.name
+    # The link "Copy invite link" gives: the guests' link where guests may come, else this page's.
+    invite = f"/join/{conference.invite_code}" if conference.guests_allowed else f"/c/{conference.slug}"
     return _render(
         request,
         "conference.html",
         join_url=f"/api/v1/conferences/{conference.id}/join",
+        invite_url=public_base_url(request) + invite,
         csrf=_csrf(request, token),
         guest=False,
         name=name,
@@ -270,6 +225,7 @@ async def guest_page(code: str, request: Request) -> Response:
         request,
         "conference.html",
         join_url=f"/api/v1/invites/{code}/join",
+        invite_url=f"{public_base_url(request)}/join/{code}",
         csrf="",
         guest=True,
         name=conference.name,

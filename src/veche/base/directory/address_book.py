@@ -102,5 +102,5 @@ class AddressBook:
             raise RateLimited(
                 "You are calling too often; wait a moment before calling again.", retry_after_s=int(CALL_EVERY_S)
             )
-        await self._calls.ring(caller, user_id, conference.id, conference.slug)
+        await self._calls.ring(caller, user_id, conference.id, conference.slug, callee.display_name)
         return conference

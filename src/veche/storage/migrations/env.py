@@ -6,6 +6,7 @@ from alembic import context
 
 import veche.storage.cluster_tables  # noqa: F401 - registers the cluster tables in Base.metadata
 import veche.storage.directory_tables  # noqa: F401 - registers the directory tables in Base.metadata
+import veche.storage.usage_tables  # noqa: F401 - registers the usage statistics tables in Base.metadata
 from veche.storage.tables import Base
 
 connection = context.config.attributes.get("connection")

@@ -7,9 +7,9 @@ import secrets
 import time
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from veche.base.conferences import NewConference
+from veche.base.conferences import ConferenceChanges, NewConference
 from veche.bus.base import Bus, NoResponder
 from veche.bus.messages import (
     BusMessage,
@@ -20,13 +20,13 @@ from veche.bus.messages import (
     RemovedEntry,
 )
 from veche.domain.admission import may_manage
-from veche.domain.errors import Forbidden, NotFound
+from veche.domain.errors import Conflict, Forbidden, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
 from veche.domain.ticket import JoinTicket
 from veche.domain.turn_credentials import client_ice_servers
-from veche.web.api.params import ConferenceId
-from veche.web.api.schemas import ConferenceIn, ConferenceOut, GuestJoinIn, JoinIn, JoinOut
-from veche.web.security import Caller, current_caller, current_user, secure_request
+from veche.web.api.params import MAX_ID, ConferenceId
+from veche.web.api.schemas import ConferenceIn, ConferenceOut, ConferencePatch, GuestJoinIn, JoinIn, JoinOut
+from veche.web.security import Caller, current_caller, current_user, require_admin, secure_request
 
 router = APIRouter(tags=["conferences"])
 
@@ -91,10 +91,24 @@ async def create_conference(body: ConferenceIn, request: Request, user: User = D
     return ConferenceOut.of(conference, base_url(request))
 
 
-@router.get("/conferences", response_model=list[ConferenceOut], summary="Conferences I may see and join")
-async def list_conferences(request: Request, user: User = Depends(current_user)) -> list[ConferenceOut]:
-    conferences = await request.app.state.container.get_conferences().list_visible(user)
-    return [ConferenceOut.of(c, base_url(request)) for c in conferences]
+@router.get(
+    "/conferences",
+    response_model=list[ConferenceOut],
+    summary="Conferences I may see and join, newest first, paged; X-Total-Count: how many in all",
+)
+async def list_conferences(
+    request: Request,
+    response: Response,
+    user: User = Depends(current_user),
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_ID),
+    calls: bool = Query(True, description="Include ad hoc calls between two users"),
+) -> list[ConferenceOut]:
+    page = await request.app.state.container.get_conferences().list_visible(
+        user, calls=calls, limit=limit, offset=offset
+    )
+    response.headers["X-Total-Count"] = str(page.total)
+    return [ConferenceOut.of(c, base_url(request)) for c in page.conferences]
 
 
 @router.get("/conferences/{conference_id}", response_model=ConferenceOut, summary="One conference")
@@ -103,6 +117,63 @@ async def get_conference(
 ) -> ConferenceOut:
     conference = await request.app.state.container.get_conferences().get_visible(conference_id, user)
     return ConferenceOut.of(conference, base_url(request))
+
+
+@router.patch(
+    "/conferences/{conference_id}",
+    response_model=ConferenceOut,
+    summary="Change a conference (admin); running calls keep their settings until they end",
+)
+async def update_conference(
+    conference_id: ConferenceId, body: ConferencePatch, request: Request, _admin: User = Depends(require_admin)
+) -> ConferenceOut:
+    changes = ConferenceChanges(
+        name=body.name,
+        type=ConferenceType(body.type) if body.type is not None else None,
+        max_participants=body.max_participants,
+        guests_allowed=body.guests_allowed,
+        access=ConferenceAccess(body.access) if body.access is not None else None,
+        invited=frozenset(body.invited) if body.invited is not None else None,
+        moderators=frozenset(body.moderators) if body.moderators is not None else None,
+    )
+    conference = await request.app.state.container.get_conferences().update(conference_id, changes)
+    return ConferenceOut.of(conference, base_url(request))
+
+
+CONFERENCE_DELETED_BY = "An administrator"  # the client shows "An administrator removed you from the conference."
+
+
+@router.delete(
+    "/conferences/{conference_id}",
+    status_code=204,
+    summary="Delete a conference (admin): 409 while people are in it, unless force=true ends the call for them",
+)
+async def delete_conference(
+    conference_id: ConferenceId,
+    request: Request,
+    force: bool = Query(False, description="End the call for the people in it, then delete"),
+    _admin: User = Depends(require_admin),
+) -> None:
+    await delete_conference_as_admin(request, conference_id, force=force)
+
+
+async def delete_conference_as_admin(request: Request, conference_id: int, *, force: bool) -> None:
+    """Delete a conference; with people in it only when ``force`` (each is removed from the call)."""
+    service = request.app.state.container.get_conferences()
+    conference = await service.get(conference_id)
+    live = await _ask_conference_server(request, conference_id, ListParticipants(conference_id=conference_id))
+    people = live.participants if live is not None else []
+    if people and not force:
+        count = f"{len(people)} person is" if len(people) == 1 else f"{len(people)} people are"
+        raise Conflict(
+            f"{count} in “{conference.name}” now. Wait until the call ends, or delete with force to end it for them."
+        )
+    await service.delete(conference_id)  # first: nobody gets a new ticket for it
+    for person in people:
+        message = ModerateParticipant(
+            conference_id=conference_id, participant=person.id, action="remove", by=CONFERENCE_DELETED_BY
+        )
+        await _ask_conference_server(request, conference_id, message)
 
 
 @router.post("/conferences/{conference_id}/join", response_model=JoinOut, summary="Get a join ticket")

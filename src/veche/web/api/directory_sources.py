@@ -9,8 +9,9 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
 
 from veche.base.directory.sync_status import is_following, source_state
@@ -31,6 +32,8 @@ router = APIRouter(prefix="/directory/sources", tags=["directory"])
 START_TIMEOUT_S = 10.0
 COUNTS_TTL_S = 5.0  # counting a million people takes a moment: not on every poll of every console
 COUNTS_IDLE_TTL_S = 30.0  # people added by their first login change no sync status
+# A source's name as the configuration allows it (config/directory.py): anything else names no source.
+SourceName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="A directory source's name")]
 TRIGGERS = {"console": "from the console", "command": "by `veche directory sync`", "automatic": "automatically"}
 
 
@@ -137,7 +140,7 @@ async def sources(request: Request, _admin: User = Depends(require_admin)) -> li
 
 
 @router.get("/{name}", response_model=SourceOut, summary="One directory source and its sync state (admin)")
-async def source(name: str, request: Request, _admin: User = Depends(require_admin)) -> SourceOut:
+async def source(name: SourceName, request: Request, _admin: User = Depends(require_admin)) -> SourceOut:
     container = request.app.state.container
     configured = _configured(container, name)
     return await _describe(request, configured, await container.get_directory_status().get(name))
@@ -150,7 +153,7 @@ async def source(name: str, request: Request, _admin: User = Depends(require_adm
     summary="Start a full sync now (admin); 409 if one runs, 503 if no base server answers",
     responses={404: {"description": "No such source"}, 409: {"description": "A sync runs already"}},
 )
-async def sync_now(name: str, request: Request, _admin: User = Depends(require_admin)) -> SourceOut:
+async def sync_now(name: SourceName, request: Request, _admin: User = Depends(require_admin)) -> SourceOut:
     container = request.app.state.container
     configured = _configured(container, name)
     ask = StartDirectorySync(source=name, request_id=secrets.token_hex(8))

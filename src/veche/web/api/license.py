@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from veche.bus.base import BusError
 from veche.bus.lease_messages import GetLicenseReport, InstallLicense, LicenseReport
@@ -21,9 +21,11 @@ MANAGER_AWAY = "The manager does not answer, so the license cannot be read or ch
     response_model=LicenseReport,
     summary="The license and each pool: total (null = unlimited), in use, leased per server, free (admins)",
 )
-async def get_license(request: Request, hours: int = 24, _admin: User = Depends(require_admin)) -> LicenseReport:
-    if not 0 <= hours <= 48:
-        raise InvalidInput("`hours` of use history must be between 0 and 48.")
+async def get_license(
+    request: Request,
+    hours: int = Query(24, ge=0, le=48, description="Hours of use history"),
+    _admin: User = Depends(require_admin),
+) -> LicenseReport:
     try:
         return await request.app.state.container.get_bus().request(GetLicenseReport(usage_hours=hours), timeout_s=3.0)
     except BusError as e:

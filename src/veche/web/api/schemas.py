@@ -8,17 +8,21 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from veche.domain.model import Conference, User
+from veche.web.api.params import Id  # user ids within what the database holds
 
 __all__ = [
     "ConferenceIn",
     "ConferenceOut",
+    "ConferencePatch",
     "GuestJoinIn",
     "JoinIn",
     "JoinOut",
     "LoginIn",
+    "PasswordIn",
     "TokenOut",
     "UserIn",
     "UserOut",
+    "UserPatch",
 ]
 
 
@@ -66,19 +70,47 @@ class UserIn(_In):
     is_admin: bool = False
 
 
+class UserPatch(_In):
+    """What an administrator changes in an account; a field left out stays as it is."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=128)
+    email: str | None = Field(default=None, max_length=320)
+    is_admin: bool | None = None
+    disabled: bool | None = Field(
+        default=None, description="true: he can no longer sign in; his sign-ins and live calls end at once"
+    )
+
+
+class PasswordIn(_In):
+    password: str = Field(min_length=8, max_length=1024)
+
+
 class ConferenceIn(_In):
     name: str = Field(min_length=1, max_length=256)
     type: Literal["all_see_all", "moderated"] = "all_see_all"
     max_participants: int = Field(default=50, ge=2, le=1000)
     guests_allowed: bool = False
     access: Literal["open", "invited"] = "open"
-    invited: list[int] = Field(default_factory=list, max_length=10_000)
-    moderators: list[int] = Field(default_factory=list, max_length=1000)
-    owner_id: int | None = None
+    invited: list[Id] = Field(default_factory=list, max_length=10_000)
+    moderators: list[Id] = Field(default_factory=list, max_length=1000)
+    owner_id: Id | None = None
     video_codec: Literal["vp8", "vp9"] | None = Field(
         default=None,
         description="vp8: VP8 simulcast (every client); vp9: VP9 SVC (L3T3_KEY). Omitted: the cluster's default.",
     )
+
+
+class ConferencePatch(_In):
+    """What an administrator changes in a conference; a field left out stays as it is. ``invited`` and
+    ``moderators`` replace the lists. Running calls keep their settings until they end; new joins get these."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    type: Literal["all_see_all", "moderated"] | None = None
+    max_participants: int | None = Field(default=None, ge=2, le=1000)
+    guests_allowed: bool | None = None
+    access: Literal["open", "invited"] | None = None
+    invited: list[Id] | None = Field(default=None, max_length=10_000)
+    moderators: list[Id] | None = Field(default=None, max_length=1000)
 
 
 class ConferenceOut(BaseModel):

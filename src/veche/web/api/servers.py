@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from veche.domain.model import User
@@ -13,6 +13,9 @@ from veche.manager.server_admin import ServerInfo
 from veche.web.security import require_admin
 
 router = APIRouter(tags=["servers"])
+
+# Server ids are "<host, at most 20 characters>-<8 hex digits>" (node/agent.py): anything much longer is no server.
+ServerId = Annotated[str, Path(min_length=1, max_length=64, description="A server's id")]
 
 
 class ServerOut(BaseModel):
@@ -62,8 +65,12 @@ class ServerOut(BaseModel):
         )
 
 
-class ServerEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(BaseModel):
+    # Strict, as every request body of the API (web/api/schemas.py): "max_participants": "10" is refused.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ServerEdit(_In):
     name: str | None = Field(default=None, min_length=1, max_length=128)
     region: str | None = Field(default=None, min_length=1, max_length=64)
     max_participants: int | None = Field(default=None, ge=1, le=100_000)
@@ -71,9 +78,25 @@ class ServerEdit(BaseModel):
     draining: bool | None = None
 
 
-class ServerAction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ServerAction(_In):
     action: Literal["restart", "shutdown"]
+
+
+class ActionOut(BaseModel):
+    ok: bool
+    message: str
+
+
+class SettingsEdit(_In):
+    """The shared settings to change; the ones left out keep their value (see SharedSettings for each)."""
+
+    revision: int | None = Field(default=None, description="Ignored (what GET gave may be sent back as is)")
+    domain: str | None = Field(default=None, max_length=253)
+    video_max_height: Literal[180, 360, 720, 1080] | None = None
+    video_max_bitrate_bps: int | None = Field(default=None, ge=100_000, le=8_000_000)
+    turn_servers: list[dict[str, Any]] | None = Field(default=None, max_length=32)
+    guests_allowed: bool | None = None
+    video_codec: Literal["vp8", "vp9"] | None = None
 
 
 def _admin(request: Request) -> Any:
@@ -86,27 +109,31 @@ async def list_servers(request: Request, _admin_user: User = Depends(require_adm
 
 
 @router.get("/servers/{server_id}", response_model=ServerOut, summary="One server (admin)")
-async def get_server(server_id: str, request: Request, _admin_user: User = Depends(require_admin)) -> ServerOut:
+async def get_server(server_id: ServerId, request: Request, _admin_user: User = Depends(require_admin)) -> ServerOut:
     return ServerOut.of(await _admin(request).server(server_id))
 
 
 @router.patch("/servers/{server_id}", response_model=ServerOut, summary="Approve, rename, move, resize or drain")
 async def edit_server(
-    server_id: str, body: ServerEdit, request: Request, _admin_user: User = Depends(require_admin)
+    server_id: ServerId, body: ServerEdit, request: Request, _admin_user: User = Depends(require_admin)
 ) -> ServerOut:
     return ServerOut.of(await _admin(request).update(server_id, **body.model_dump()))
 
 
-@router.post("/servers/{server_id}/actions", summary="Restart or shut down a server (acknowledged by it)")
+@router.post(
+    "/servers/{server_id}/actions",
+    response_model=ActionOut,
+    summary="Restart or shut down a server (acknowledged by it)",
+)
 async def server_action(
-    server_id: str, body: ServerAction, request: Request, _admin_user: User = Depends(require_admin)
-) -> dict[str, Any]:
+    server_id: ServerId, body: ServerAction, request: Request, _admin_user: User = Depends(require_admin)
+) -> ActionOut:
     result = await _admin(request).lifecycle(server_id, body.action)
-    return {"ok": result.ok, "message": result.message}
+    return ActionOut(ok=result.ok, message=result.message)
 
 
 @router.delete("/servers/{server_id}", status_code=204, summary="Forget a server")
-async def remove_server(server_id: str, request: Request, _admin_user: User = Depends(require_admin)) -> None:
+async def remove_server(server_id: ServerId, request: Request, _admin_user: User = Depends(require_admin)) -> None:
     await _admin(request).remove(server_id)
 
 
@@ -117,7 +144,7 @@ async def get_settings(request: Request, _admin_user: User = Depends(require_adm
 
 @router.patch("/settings", response_model=SharedSettings, summary="Change shared settings; every server applies them")
 async def edit_settings(
-    body: dict[str, Any], request: Request, _admin_user: User = Depends(require_admin)
+    body: SettingsEdit, request: Request, _admin_user: User = Depends(require_admin)
 ) -> SharedSettings:
-    body.pop("revision", None)
-    return await _admin(request).update_settings(body)  # type: ignore[no-any-return]
+    changes = body.model_dump(exclude_unset=True, exclude={"revision"})
+    return await _admin(request).update_settings(changes)  # type: ignore[no-any-return]
