@@ -32,6 +32,7 @@ from veche.bus.messages import (
     ChatPosted,
     CommandResult,
     ConferenceEnded,
+    ConferenceMoved,
     EngineStatus,
     IncomingCall,
     ListParticipants,
@@ -76,6 +77,7 @@ SAMPLES: list[BusMessage] = [
     ParticipantLeft(server_id="app-1", conference_id=3, participant_id="p-9", identity="guest:ab"),
     Ping(),
     ConferenceEnded(server_id="app-1", conference_id=3),
+    ConferenceMoved(conference_id=3, from_server="app-1", to_server="app-2", epoch=4),
     RegisterServer(
         server_id="app-1", roles=["app"], host="h", name="Москва-1", region="ru", join_token="t", software_version="0.1"
     ),
