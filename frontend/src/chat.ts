@@ -7,7 +7,32 @@
  * element given to `attachBadge`) until the newest message is in view again.
  */
 
+import { attachButton } from "./chat_files";
+import { messageElement, type StoredChatMessage } from "./chat_message";
+import { ScrollBack } from "./chat_scrollback";
 import { CHAT_MAX_LENGTH, type ChatMessage } from "./protocol";
+
+/**
+ * Where the conference's stored chat history is (base keeps it, so it outlives the app server's memory), from the
+ * page's join URL: a user's `/api/v1/conferences/{id}/join` or a guest's `/api/v1/invites/{code}/join`.
+ */
+export function historyUrl(joinUrl: string): string | null {
+  const user = /^\/api\/v1\/conferences\/(\d+)\/join$/.exec(joinUrl);
+  if (user) return `/api/v1/chats/conferences/${user[1]}/messages`;
+  const guest = /^\/api\/v1\/invites\/([^/?#]+)\/join$/.exec(joinUrl);
+  if (guest) return `/api/v1/chats/invites/${guest[1]}/messages`;
+  return null;
+}
+
+/** A guest's invite code, from his join URL (his file uploads and downloads carry it). */
+export function inviteCode(joinUrl: string): string | undefined {
+  return /^\/api\/v1\/invites\/([^/?#]+)\/join$/.exec(joinUrl)?.[1];
+}
+
+/** The same message, seen live over signaling and again in the stored history. */
+function sameMessage(a: ChatMessage, b: StoredChatMessage): boolean {
+  return a.text === b.text && a.display_name === b.display_name && Date.parse(a.ts) === Date.parse(b.ts);
+}
 
 export type ChatSender = (text: string) => Promise<void>;
 
@@ -30,6 +55,16 @@ export class ChatView {
   private following = true;
   private readonly badges: HTMLElement[] = [];
   private readonly unreadListeners: ((count: number) => void)[] = [];
+  /** Older pages of the stored history as the reader scrolls up. */
+  private readonly scrollBack: ScrollBack;
+  private readonly historyUrl: string | null;
+  /** Messages said since the last reset, to merge with the stored history when it arrives. */
+  private live: ChatMessage[] = [];
+  private readonly joinUrl: string;
+  private readonly csrf: string;
+  private attach: HTMLElement | null = null;
+  /** Messages the base role stores besides what the room says: files posted to the conference's chat. */
+  private events: EventSource | null = null;
 
   constructor(
     private readonly log: HTMLElement,
@@ -39,6 +74,13 @@ export class ChatView {
     private readonly sendText: ChatSender,
   ) {
     input.maxLength = CHAT_MAX_LENGTH;
+    this.scrollBack = new ScrollBack(log, (message) =>
+      messageElement({ ...message, from: message.sender }, inviteCode(this.joinUrl)),
+    );
+    const app = document.getElementById("veche-app");
+    this.joinUrl = app?.dataset.joinUrl ?? "";
+    this.csrf = app?.dataset.csrf ?? "";
+    this.historyUrl = historyUrl(this.joinUrl);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       void this.submit();
@@ -63,16 +105,67 @@ export class ChatView {
     }
   }
 
-  /** Replaces the log with the server's recent history (after each `joined`); `selfId`'s messages are never unread. */
-  reset(history: ChatMessage[], selfId?: string): void {
+  /** Replaces the log with the server's recent history (after each `joined`); `selfId`'s messages are never unread.
+   *  Then the stored history replaces it (older pages as one scrolls up), with what was said meanwhile. */
+  reset(history: ChatMessage[], selfId?: string, conferenceId?: number): void {
     if (selfId !== undefined) this.selfId = selfId;
+    if (conferenceId !== undefined && !this.attach) this.addAttachButton(conferenceId);
     this.log.replaceChildren();
     for (const message of history) this.append(message);
     this.following = true;
     this.log.scrollTop = this.log.scrollHeight;
+    this.live = [];
+    if (this.historyUrl) void this.loadStored(this.historyUrl);
+  }
+
+  private async loadStored(url: string): Promise<void> {
+    let stored: StoredChatMessage[];
+    try {
+      stored = await this.scrollBack.start(url);
+    } catch {
+      return; // the room's own recent history stays on screen
+    }
+    const unseen = this.live.filter((m) => !stored.some((s) => sameMessage(m, s)));
+    this.log.replaceChildren();
+    const invite = inviteCode(this.joinUrl);
+    for (const message of stored) this.log.append(messageElement({ ...message, from: message.sender }, invite));
+    for (const message of unseen) this.append(message);
+    this.log.dataset.historyComplete = this.scrollBack.hasMore ? "0" : "1";
+    if (this.following) this.log.scrollTop = this.log.scrollHeight;
+    void this.scrollBack.maybeLoad();
+    this.followStored(url.replace(/\/messages$/, "/events"), stored.length ? stored[stored.length - 1].id : 0);
+  }
+
+  /** Files posted to the conference's chat arrive from the base role (the room's text comes over signaling). */
+  private followStored(url: string, after: number): void {
+    this.events?.close();
+    if (typeof EventSource === "undefined") return;
+    this.events = new EventSource(`${url}?after=${after}`);
+    this.events.addEventListener("message", (event) => {
+      const message = JSON.parse((event as MessageEvent<string>).data) as StoredChatMessage;
+      if (!message.attachment || this.log.querySelector(`[data-id="${message.id}"]`)) return;
+      this.log.append(messageElement({ ...message, from: message.sender }, inviteCode(this.joinUrl)));
+      if (this.following) this.log.scrollTop = this.log.scrollHeight;
+      if (!this.isSeen()) this.setUnread(this.unread + 1);
+    });
+  }
+
+  private addAttachButton(conferenceId: number): void {
+    const invite = inviteCode(this.joinUrl);
+    this.attach = attachButton({
+      chat: `conference:${conferenceId}`,
+      csrf: this.csrf,
+      ...(invite ? { invite } : {}),
+      text: () => this.input.value,
+      onSent: () => {
+        this.input.value = "";
+      },
+    });
+    this.sendButton.after(this.attach);
   }
 
   add(message: ChatMessage): void {
+    this.live.push(message);
     this.append(message);
     if (this.following) this.log.scrollTop = this.log.scrollHeight;
     if (!this.isSeen() && message.from !== this.selfId) this.setUnread(this.unread + 1);
@@ -108,30 +201,7 @@ export class ChatView {
   }
 
   private append(message: ChatMessage): void {
-    const item = document.createElement("div");
-    item.className = "chat-message";
-    item.dataset.from = message.from;
-
-    const header = document.createElement("div");
-    header.className = "chat-header";
-    const sender = document.createElement("span");
-    sender.className = "chat-sender";
-    sender.textContent = message.display_name;
-    const time = document.createElement("time");
-    time.className = "chat-time";
-    const when = new Date(message.ts);
-    if (!Number.isNaN(when.getTime())) {
-      time.dateTime = when.toISOString();
-      time.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    }
-    header.append(sender, time);
-
-    const text = document.createElement("div");
-    text.className = "chat-text";
-    text.textContent = message.text;
-
-    item.append(header, text);
-    this.log.append(item);
+    this.log.append(messageElement(message));
   }
 
   /** The newest message can be read now: the chat is shown, on screen, and scrolled to its end. */

@@ -178,7 +178,7 @@ export class Conference {
     this.canPublish = joined.can_publish;
     this.people.reset(joined.participants, joined.participant, joined.role === "moderator");
     this.hand.setRaised(Boolean(this.people.get(joined.participant)?.hand_raised));
-    this.chat.reset(joined.chat, joined.participant);
+    this.chat.reset(joined.chat, joined.participant, joined.conference.id);
     this.tools.joined([joined.participant, ...joined.participants.map((p) => p.id)]);
     this.chat.setEnabled(true);
     this.page.call.hidden = false;

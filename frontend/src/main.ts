@@ -13,7 +13,7 @@ import { buildPage, setStatus, showError, type Page } from "./ui";
 function boot(): void {
   const root = document.getElementById("veche-app");
   if (!root) return;
-  const { joinUrl = "", csrf = "", guest = "0", conferenceName = "" } = root.dataset;
+  const { joinUrl = "", csrf = "", guest = "0", conferenceName = "", pinRequired = "0" } = root.dataset;
   const page = buildPage(root, conferenceName);
   let conference: Conference | null = null;
   installTestHooks(() => conference);
@@ -33,18 +33,20 @@ function boot(): void {
       const refusal = error instanceof JoinRefused ? error : new JoinRefused("error", String(error));
       stopStream(setup?.stream ?? null);
       showError(page, refusal.message);
-      // A guest whose name was refused may try another one.
-      if (guest === "1" && (refusal.status === 400 || refusal.status === 422)) {
+      // A guest whose name (or the meeting's PIN) was refused may try again.
+      if (guest === "1" && (refusal.status === 400 || refusal.status === 422 || refusal.code === "pin_required")) {
         if (prejoin) prejoin.show();
         else reopenGuestForm(page);
       }
     }
   };
 
-  if (!skipsPreJoin()) {
+  if (!skipsPreJoin() || (guest === "1" && pinRequired === "1")) {
     prejoin = new PreJoin(page.prejoin, {
       guest: guest === "1",
-      onJoin: (setup, name) => void join(guest === "1" ? { display_name: name } : {}, setup),
+      pinRequired: guest === "1" && pinRequired === "1",
+      onJoin: (setup, name, pin) =>
+        void join(guest === "1" ? { display_name: name, ...(pin ? { pin } : {}) } : {}, setup),
     });
     prejoin.show();
   } else if (guest === "1") {

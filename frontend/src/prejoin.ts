@@ -41,7 +41,9 @@ export interface JoinSetup {
 
 export interface PreJoinOptions {
   guest: boolean;
-  onJoin(setup: JoinSetup, displayName: string): void;
+  /** A scheduled meeting's guests give its PIN (the join checks it). */
+  pinRequired?: boolean;
+  onJoin(setup: JoinSetup, displayName: string, pin: string): void;
 }
 
 export class PreJoin {
@@ -61,6 +63,7 @@ export class PreJoin {
   private readonly alert: DeviceAlert;
   private readonly picker: DevicePicker;
   private readonly name: HTMLInputElement | null;
+  private readonly pin: HTMLInputElement | null;
   private readonly skip: HTMLInputElement;
   private readonly joinButton: HTMLButtonElement;
 
@@ -118,6 +121,25 @@ export class PreJoin {
     } else {
       this.name = null;
     }
+    if (options.pinRequired) {
+      const label = document.createElement("label");
+      label.htmlFor = "prejoin-pin";
+      label.textContent = "Meeting PIN (from the invitation)";
+      this.pin = document.createElement("input");
+      Object.assign(this.pin, {
+        id: "prejoin-pin",
+        type: "password",
+        inputMode: "numeric",
+        autocomplete: "off",
+        required: true,
+        maxLength: 12,
+        pattern: "[0-9]{4,12}",
+      });
+      this.pin.addEventListener("input", () => this.pin?.setCustomValidity(""));
+      settings.append(label, this.pin);
+    } else {
+      this.pin = null;
+    }
     const skipLabel = document.createElement("label");
     skipLabel.className = "prejoin-skip";
     this.skip = document.createElement("input");
@@ -142,7 +164,9 @@ export class PreJoin {
     this.joinButton.disabled = false;
     this.render();
     void this.acquire();
-    (this.name ?? this.joinButton).focus();
+    // After a refused PIN the name is there already: the PIN is what to fix.
+    const unnamed = this.name !== null && !this.name.value.trim();
+    (unnamed ? this.name : (this.pin ?? this.name ?? this.joinButton))?.focus();
   }
 
   hide(): void {
@@ -241,6 +265,11 @@ export class PreJoin {
         return;
       }
     }
+    if (this.pin && !/^[0-9]{4,12}$/.test(this.pin.value.trim())) {
+      this.pin.setCustomValidity("Enter the meeting's PIN: 4 to 12 digits.");
+      this.pin.reportValidity();
+      return;
+    }
     if (!withCamera) this.setCamera(false);
     if (this.skip.checked) setSkipPreJoin(true);
     this.joinButton.disabled = true;
@@ -258,6 +287,7 @@ export class PreJoin {
         microphone: this.microphone,
       },
       this.name?.value.trim() ?? "",
+      this.pin?.value.trim() ?? "",
     );
   }
 }

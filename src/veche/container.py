@@ -5,16 +5,24 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import timedelta
+from email.utils import parseaddr
 
 from prometheus_client.core import Metric
 
 from veche import __version__
+from veche.app.call_log_sender import CallLogSender
 from veche.app.license_seats import LicenseSeats
 from veche.app.media_engine import MediaEngine
 from veche.app.service import AppService
 from veche.base.account_watch import AccountWatch
 from veche.base.auth import AuthService
+from veche.base.call_history import CallHistory
+from veche.base.call_log import CallLog
 from veche.base.chat_archive import ChatArchive
+from veche.base.chats.access import ChatAccessRules
+from veche.base.chats.delivery import ChatDelivery
+from veche.base.chats.post_office import ChatPostOffice
+from veche.base.chats.service import ChatService
 from veche.base.conferences import ConferenceService
 from veche.base.directory.address_book import AddressBook
 from veche.base.directory.calls import IncomingCalls
@@ -24,6 +32,22 @@ from veche.base.directory.server import DirectoryServer
 from veche.base.directory.sync_requests import DirectorySyncRequests
 from veche.base.directory.sync_service import DirectorySync
 from veche.base.directory.sync_status import SyncStatusReporter
+from veche.base.files.blobs import BlobStore
+from veche.base.files.retention import ChatFileRetention
+from veche.base.files.scan import FileScanner
+from veche.base.files.service import ChatFiles
+from veche.base.meeting_mail import MeetingMail
+from veche.base.meeting_reminders import MeetingReminders
+from veche.base.meetings import MeetingService
+from veche.base.notify.mobile_push import PushProvider, RecordingProvider
+from veche.base.notify.notifier import NotificationService
+from veche.base.notify.outbox import MailOutbox
+from veche.base.notify.push_sender import PushSender
+from veche.base.notify.smtp_sender import SmtpSender
+from veche.base.notify.vapid import VapidKeys, load_or_create_vapid
+from veche.base.notify.wakeup import QueueWakeup
+from veche.base.notify.webpush import WebPushSender
+from veche.base.profiles import ProfileService
 from veche.base.signaling_placement import PlacementJanitor, SignalingPlacement
 from veche.base.user_admin import UserAdmin
 from veche.bus.base import Bus
@@ -47,12 +71,17 @@ from veche.metrics import (
 )
 from veche.node.agent import NodeState, ServerAgent, load_server_id
 from veche.storage.address_book import AddressBookStore
+from veche.storage.call_history import CallHistoryStore
+from veche.storage.chats import ChatStore as ChatsStore
 from veche.storage.cluster import PlacementStore, ServerCatalogStore, SharedSettingsStore
 from veche.storage.conferences import ChatStore, ConferenceStore
 from veche.storage.database import Database
 from veche.storage.directory import DirectoryStore
+from veche.storage.directory_leases import WatchLeaseStore
 from veche.storage.directory_status import SyncStatusStore
 from veche.storage.licenses import LicenseStore
+from veche.storage.meetings import MeetingStore
+from veche.storage.notifications import MailQueueStore, NoticeStore, PushTargetStore
 from veche.storage.statistics_layouts import StatisticsLayoutStore
 from veche.storage.usage_stats import UsageStatsStore
 from veche.storage.users import SessionStore, UserStore
@@ -217,6 +246,112 @@ class Container:
         retention = timedelta(days=days) if days else None
         return ChatArchive(self.get_bus(), ChatStore(self.get_database().sessions), retention=retention, clock=utc_now)
 
+    # -- persistent chats (docs/chat.md) --------------------------------------------------------------------
+
+    @functools.cache  # noqa: B019
+    def get_chats_store(self) -> ChatsStore:
+        return ChatsStore(self.get_database().sessions)
+
+    @functools.cache  # noqa: B019
+    def get_chat_service(self) -> ChatService:
+        """The chats API's service (web role); also who may read a chat and how files are posted to one."""
+        sessions = self.get_database().sessions
+        return ChatService(
+            self.get_chats_store(),
+            ChatAccessRules(self.get_chats_store(), ConferenceStore(sessions), self.get_user_store()),
+            self.get_bus(),
+            self.get_presence(),
+            self.get_address_book(),
+            self.get_conferences(),
+            clock=utc_now,
+        )
+
+    def get_chat_access(self) -> ChatService:
+        """Who may read a chat (veche.domain.chat_access.ChatAccess)."""
+        return self.get_chat_service()
+
+    def get_chat_poster(self) -> ChatService:
+        """Posts a file to a chat (veche.domain.chat_access.ChatPoster)."""
+        return self.get_chat_service()
+
+    # -- files in chats (docs/files.md) -------------------------------------------------------------------
+
+    @functools.cache  # noqa: B019
+    def get_blob_store(self) -> BlobStore:
+        """Where chat files' bytes are kept: a directory, or an S3-compatible bucket."""
+        files = self.settings.files
+        if files.storage == "s3":
+            from veche.base.files.s3_blobs import S3BlobStore
+
+            s3 = files.s3
+            secret = s3.secret_access_key_file.read_text().strip() if s3.secret_access_key_file else ""
+            return S3BlobStore(
+                bucket=s3.bucket,
+                endpoint_url=s3.endpoint_url,
+                region=s3.region,
+                access_key_id=s3.access_key_id,
+                secret_access_key=secret,
+                prefix=s3.prefix,
+                path_style=s3.path_style,
+            )
+        from veche.base.files.filesystem_blobs import FilesystemBlobStore
+
+        return FilesystemBlobStore(files.directory or self.settings.data_dir / "files")
+
+    @functools.cache  # noqa: B019
+    def get_file_scanner(self) -> FileScanner:
+        from veche.base.files.scan import CommandScanner, NoScanner
+
+        files = self.settings.files
+        return CommandScanner(files.scan_command, timeout_s=files.scan_timeout_s) if files.scan_command else NoScanner()
+
+    @functools.cache  # noqa: B019
+    def get_chat_files(self) -> ChatFiles:
+        """Files sent in chats: uploads and downloads for members (web role; docs/files.md)."""
+        from veche.base.files.service import FilePolicy
+        from veche.storage.chat_files import ChatFileStore
+
+        files = self.settings.files
+        return ChatFiles(
+            ChatFileStore(self.get_database().sessions),
+            self.get_blob_store(),
+            self.get_file_scanner(),
+            self.get_chat_access(),
+            self.get_chat_poster(),
+            FilePolicy(files.max_size_bytes, tuple(files.allowed_types), files.quota_bytes),
+            temp_dir=self.settings.data_dir / "files-incoming",
+            clock=utc_now,
+        )
+
+    @functools.cache  # noqa: B019
+    def get_chat_file_retention(self) -> ChatFileRetention:
+        """Deletes chat files past the chat retention and those of deleted chats (base role, hourly)."""
+        from veche.storage.chat_files import ChatFileStore
+
+        days = self.settings.chat.retention_days
+        return ChatFileRetention(
+            ChatFileStore(self.get_database().sessions),
+            self.get_blob_store(),
+            retention=timedelta(days=days) if days else None,
+            clock=utc_now,
+        )
+
+    @functools.cache  # noqa: B019
+    def get_chat_post_office(self) -> ChatPostOffice:
+        """Stores posted chat messages and announces them (base role)."""
+        return ChatPostOffice(
+            self.get_bus(),
+            self.get_chats_store(),
+            clock=utc_now,
+            after_storing=self.get_chat_archive().purge_if_due,
+            notifier=self.get_notifier(),
+        )
+
+    @functools.cache  # noqa: B019
+    def get_chat_delivery(self) -> ChatDelivery:
+        """Hands stored chat messages to the members' open pages (web role)."""
+        return ChatDelivery(self.get_bus(), self.get_chats_store())
+
     @functools.cache  # noqa: B019
     def get_registry(self) -> ServerRegistry:
         return ServerRegistry(self.get_bus())
@@ -235,7 +370,35 @@ class Container:
             server_id=self.server_id,
             bitrate_bps=self.settings.signaling.room_bitrate_bps,
             admission=self.get_license_seats(),
+            call_log=self.get_call_log_sender(),
         )
+
+    # -- call history (docs/call-history.md) --------------------------------------------------------------------
+
+    @functools.cache  # noqa: B019
+    def get_call_log_sender(self) -> CallLogSender:
+        """The app role's participant sessions, sent to the base role until acknowledged."""
+        return CallLogSender(
+            self.get_bus(),
+            self.get_media_engine(),
+            server_id=self.server_id,
+            sample_s=self.settings.history.media_sample_s,
+        )
+
+    @functools.cache  # noqa: B019
+    def get_call_history(self) -> CallHistoryStore:
+        """The stored call history (written by the base role, read by web servers)."""
+        return CallHistoryStore(self.get_database().sessions)
+
+    @functools.cache  # noqa: B019
+    def get_call_log(self) -> CallLog:
+        """Stores what app servers send and closes what dead servers left open (base role)."""
+        return CallLog(self.get_bus(), self.get_call_history(), retention_days=self.settings.history.retention_days)
+
+    @functools.cache  # noqa: B019
+    def get_call_history_view(self) -> CallHistory:
+        """Who may see which calls of the history (web role)."""
+        return CallHistory(self.get_call_history())
 
     @functools.cache  # noqa: B019
     def get_license_seats(self) -> LicenseSeats:
@@ -309,6 +472,7 @@ class Container:
             self.get_directory_store(),
             utc_now,
             SyncStatusReporter(self.get_directory_status(), utc_now),
+            WatchLeaseStore(self.get_database().sessions),  # with several base servers, one follows each source
         )
 
     @functools.cache  # noqa: B019
@@ -343,7 +507,126 @@ class Container:
 
     @functools.cache  # noqa: B019
     def get_incoming_calls(self) -> IncomingCalls:
-        return IncomingCalls(self.get_bus(), ring_s=self.settings.directory.ring_s)
+        # Calls placed here that end unanswered become "missed_call" notices for the callee.
+        return IncomingCalls(self.get_bus(), ring_s=self.settings.directory.ring_s, notifier=self.get_notifier())
+
+    # -- notifications (mail queue, in-app notices, Web Push, mobile push: docs/notifications.md) -------------
+
+    @functools.cache  # noqa: B019
+    def get_mailer(self) -> MailOutbox:
+        """Queues mails durably (any role with the database); the base role's SMTP sender sends them."""
+        outbox = MailOutbox(MailQueueStore(self.get_database().sessions), utc_now, sender=self.settings.smtp.from_)
+        if "base" in self.roles:
+            outbox.on_enqueued(self.get_smtp_sender().wake)
+        else:
+            outbox.on_enqueued(lambda: self.get_queue_wakeup().mail_queued())  # base servers hear it on the bus
+        return outbox
+
+    @functools.cache  # noqa: B019
+    def get_queue_wakeup(self) -> QueueWakeup:
+        return QueueWakeup(self.get_bus())
+
+    @functools.cache  # noqa: B019
+    def get_smtp_sender(self) -> SmtpSender:
+        """Sends the queued mails (base role)."""
+        store = MailQueueStore(self.get_database().sessions)
+        return SmtpSender(store, self.settings.smtp, utc_now, worker=self.server_id)
+
+    @functools.cache  # noqa: B019
+    def get_notifier(self) -> NotificationService:
+        """Stores notices and queues their push and mail deliveries (sent by the base role)."""
+        notifier = NotificationService(
+            NoticeStore(self.get_database().sessions),
+            self.get_mailer(),
+            utc_now,
+            public_url=self.settings.http.public_url or "",
+        )
+        if "base" in self.roles:
+            notifier.on_pushes_queued(self.get_push_sender().wake)
+        else:
+            notifier.on_pushes_queued(lambda: self.get_queue_wakeup().push_queued())
+        return notifier
+
+    @functools.cache  # noqa: B019
+    def get_push_targets(self) -> PushTargetStore:
+        """Browsers' Web Push subscriptions, devices' push tokens and the queue of pushes to them."""
+        return PushTargetStore(self.get_database().sessions)
+
+    @functools.cache  # noqa: B019
+    def get_vapid_keys(self) -> VapidKeys:
+        """The Web Push key pair: web servers give out the public key, base servers sign with the private one."""
+        return load_or_create_vapid(self.settings.push.vapid_private_key_file or self.settings.data_dir / "vapid.pem")
+
+    @functools.cache  # noqa: B019
+    def get_push_providers(self) -> dict[str, PushProvider]:
+        """Mobile push providers by name (devices register under one); real ones are external services."""
+        if self.settings.push.mobile_provider == "record":
+            return {"test": RecordingProvider("test")}
+        return {}
+
+    @functools.cache  # noqa: B019
+    def get_push_sender(self) -> PushSender:
+        """Delivers queued pushes to browsers and devices (base role)."""
+        push = self.settings.push
+        web = WebPushSender(
+            self.get_vapid_keys(),
+            subject=push.vapid_subject or f"mailto:{parseaddr(self.settings.smtp.from_)[1]}",
+            ttl_s=push.ttl_s,
+            timeout_s=push.timeout_s,
+            workers=push.workers,
+        )
+        return PushSender(self.get_push_targets(), web, self.get_push_providers(), push, utc_now, worker=self.server_id)
+
+    # -- scheduled meetings (docs/meetings.md) ----------------------------------------------------------------
+
+    def public_base_url(self) -> str:
+        """Where people reach the web pages, for links in mails (``http.public_url``, else this server's)."""
+        http = self.settings.http
+        if http.public_url:
+            return http.public_url.rstrip("/")
+        host = "localhost" if http.host in ("0.0.0.0", "::", "") else http.host
+        return f"{'https' if http.tls else 'http'}://{host}:{http.port}"
+
+    @functools.cache  # noqa: B019
+    def get_meeting_mail(self) -> MeetingMail:
+        return MeetingMail(base_url=self.public_base_url(), key=self.get_secret_key())
+
+    @functools.cache  # noqa: B019
+    def get_meetings(self) -> MeetingService:
+        config = self.settings.meetings
+        return MeetingService(
+            MeetingStore(self.get_database().sessions),
+            self.get_conferences(),
+            self.get_user_store(),
+            self.get_meeting_mail(),
+            self.get_mailer(),
+            self.get_notifier(),
+            utc_now,
+            key=self.get_secret_key(),
+            open_before=timedelta(minutes=config.open_before_minutes),
+            max_invitees=config.max_invitees,
+            uid_domain=self.settings.smtp.sender_domain,
+        )
+
+    @functools.cache  # noqa: B019
+    def get_profiles(self) -> ProfileService:
+        """Each user's own profile (account page)."""
+        return ProfileService(self.get_user_admin(), MeetingStore(self.get_database().sessions))
+
+    @functools.cache  # noqa: B019
+    def get_meeting_reminders(self) -> MeetingReminders:
+        """Sends reminders before each occurrence (base role)."""
+        config = self.settings.meetings
+        return MeetingReminders(
+            self.get_meetings(),
+            self.get_user_store(),
+            self.get_meeting_mail(),
+            self.get_mailer(),
+            self.get_notifier(),
+            utc_now,
+            leads=config.reminder_minutes,
+            interval_s=config.reminder_interval_s,
+        )
 
     @property
     def uses_database(self) -> bool:
@@ -358,9 +641,16 @@ class Container:
         agent.lifecycle = self.lifecycle
         if "base" in self.roles:
             self.get_chat_archive()
+            self.get_chat_post_office()
+            self.get_chat_file_retention().start()  # deletes chat files past the chat retention, hourly
+            self.get_call_log().start()
             self.get_placement_janitor()
             self.get_account_watch()
             self.get_presence()
+            await self.get_smtp_sender().start()  # drains the mail queue (docs/notifications.md)
+            await self.get_push_sender().start()  # Web Push and mobile push
+            self.get_queue_wakeup().listen(mail=self.get_smtp_sender().wake, push=self.get_push_sender().wake)
+            self.get_meeting_reminders().start()  # reminders before scheduled meetings (docs/meetings.md)
             if self.settings.directory.sources:
                 self.get_directory_sync_requests().start()  # the console's "Sync now"
                 if self.settings.directory.watch:
@@ -371,6 +661,7 @@ class Container:
             await self.get_usage_recorder().start()
         if "web" in self.roles:
             self.get_signaling_placement()
+            self.get_chat_delivery()
             # Listen from the start: presence and ringing calls are rebuilt only from what the bus says.
             self.get_presence()
             self.get_incoming_calls()
@@ -388,11 +679,19 @@ class Container:
 
     async def stop(self) -> None:
         await self.get_agent().stop()
+        if "web" in self.roles:
+            self.get_chat_delivery().close()  # open chat streams end; their pages reconnect
+        if "base" in self.roles:
+            await self.get_chat_file_retention().stop()
+            await self.get_smtp_sender().stop()
+            await self.get_meeting_reminders().stop()
         if "base" in self.roles and self.settings.directory.sources:
             await self.get_directory_sync().stop()
         if "app" in self.roles:
             await self.get_app_service().stop()
             await self.get_license_seats().stop()
+        if "base" in self.roles:
+            await self.get_call_log().stop()  # after the app role: its last sessions are stored
         if "manager" in self.roles:
             await self.get_usage_recorder().stop()
             await self.get_license_pool().stop()

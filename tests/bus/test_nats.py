@@ -29,6 +29,7 @@ from veche.bus.messages import (
     BusMessage,
     BusRequest,
     CallDismissed,
+    CallSessionRecord,
     ChatPosted,
     CommandResult,
     ConferenceEnded,
@@ -38,11 +39,13 @@ from veche.bus.messages import (
     ListParticipants,
     LiveParticipant,
     ModerateParticipant,
+    NotificationsQueued,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantList,
     Ping,
     PresenceSeen,
+    RecordCallSessions,
     RegisterServer,
     Registration,
     RestartServer,
@@ -103,6 +106,31 @@ SAMPLES: list[BusMessage] = [
     IncomingCall(conference_id=3, caller_id=5, caller_name="Анна Петрова", callee_id=7, ring_s=45.0),
     CallDismissed(conference_id=3, callee_id=7, reason="declined"),
     StartDirectorySync(source="corp", request_id="5f0c2a9e1b7d4c3a"),
+    RecordCallSessions(
+        server_id="app-1",
+        incarnation="3f9a",
+        started_at_ms=1700000000000,
+        sessions=[
+            CallSessionRecord(
+                session_id="app-1:p-9",
+                conference_id=3,
+                conference_name="Планёрка",
+                identity="user:5",
+                display_name="Анна",
+                guest=False,
+                kind="browser",
+                user_agent="Mozilla/5.0",
+                server_id="app-1",
+                joined_at_ms=1700000000000,
+                left_at_ms=1700000060000,
+                revision=2,
+                bytes_in=10**6,
+                packets_in=900,
+                lost_in=3,
+            )
+        ],
+    ),
+    NotificationsQueued(mail=True, push=True),
 ]
 
 Connect = Callable[..., Awaitable[NatsBus]]

@@ -18,6 +18,7 @@ CONSOLE = [
     "/admin/directory",
     "/admin/license",
     "/admin/statistics",
+    "/admin/history",
 ]
 
 
@@ -51,6 +52,7 @@ def test_every_console_page_shares_one_navigation_marking_itself(api: Api) -> No
         "Directory",
         "License",
         "Statistics",
+        "History",
     ]
     for path, nav in navs.items():
         assert [(href, label) for href, label, _ in nav] == labels

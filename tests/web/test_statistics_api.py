@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from veche.config.settings import load_settings
 from veche.container import ALL_ROLES
+from veche.domain.call_history import ClientKind, SessionRecord
 from veche.domain.usage_stats import CLUSTER, ScopeSample, combine, region_scope, server_scope
 from veche.web.app import create_app
 
@@ -73,6 +74,44 @@ def generate(rng: random.Random) -> list[list[ScopeSample]]:
     return days
 
 
+def generate_logs(rng: random.Random) -> dict[str, list[list[SessionRecord]]]:
+    """The conference logs of the same 90 days: per server, batches of ten days' participant sessions (as its
+    app server sends them), some crossing hours and midnight, some left open (the server then dies)."""
+    start_ms = int(START.timestamp() * 1000)
+    logs: dict[str, list[list[SessionRecord]]] = {}
+    for server_id, _ in SERVERS:
+        batches: list[list[SessionRecord]] = []
+        for first_day in range(0, DAYS, 10):
+            batch = []
+            for day in range(first_day, first_day + 10):
+                for n in range(rng.randint(2, 6)):
+                    joined = start_ms + day * 86_400_000 + rng.randint(0, 86_400_000 - 1)
+                    length = rng.choice([rng.randint(1_000, 600_000), rng.randint(600_000, 4 * 3_600_000)])
+                    batch.append(
+                        SessionRecord(
+                            session_id=f"{server_id}-{day}-{n}",
+                            conference_id=1 + rng.randint(0, 30),
+                            conference_name="Weekly",
+                            identity=f"user:{rng.randint(1, 200)}",
+                            display_name="Someone",
+                            guest=False,
+                            kind=ClientKind.BROWSER,
+                            user_agent="test",
+                            server_id=server_id,
+                            joined_at_ms=joined,
+                            left_at_ms=None if rng.random() < 0.02 else joined + length,
+                            revision=1,
+                        )
+                    )
+            batches.append(batch)
+        logs[server_id] = batches
+    return logs
+
+
+def _ms_of(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
 @dataclass
 class Loaded:
     api: Api
@@ -108,6 +147,21 @@ def loaded(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # A day written again (a manager that restarted and sent what it had kept) adds nothing.
         again = generate(random.Random(2026))[40]
         assert client.portal.call(store.add, again) == 0  # type: ignore[union-attr]
+        # The call history, through the store's own write path (what base does with an app server's batches).
+        history = container.get_call_history()
+        logs = generate_logs(random.Random(11))
+        for server_id, batches in logs.items():
+            for batch in batches:
+                client.portal.call(history.record, server_id, "inc-1", _ms_of(START), batch)  # type: ignore[union-attr]
+        # Sent again (the acknowledgement was lost): nothing changes. A newer revision of one session moves its end.
+        client.portal.call(history.record, "srv-04", "inc-1", _ms_of(START), logs["srv-04"][2])  # type: ignore[union-attr]
+        moved = logs["srv-05"][3][0]
+        later = moved.closed((moved.left_at_ms or moved.joined_at_ms) + 5_400_000, moved.media)
+        client.portal.call(history.record, "srv-05", "inc-1", _ms_of(START), [later])  # type: ignore[union-attr]
+        # Every server dies at the end: its sessions still open are closed then.
+        end_ms = _ms_of(START + timedelta(days=DAYS))
+        for server_id, _ in SERVERS:
+            client.portal.call(history.close_open_sessions, server_id, end_ms, "server_down")  # type: ignore[union-attr]
         yield Loaded(api, plain.rsplit("/", 1)[0] + f"/{name}")
 
 
@@ -182,6 +236,59 @@ def test_figures_equal_sql_over_the_raw_samples(
         assert gaps == 7, "srv-06's outage of 7 hours is a gap in its series"
     total_hours = sum(float(w["conference_hours"]) for w in expected.values())
     assert answer["totals"]["conference_hours"] == pytest.approx(total_hours, abs=1.1e-3)
+
+
+def logged_reference(loaded: Loaded, *, by: str, start: datetime, end: datetime, server: str | None) -> dict[int, Any]:
+    """Each bucket's time in conferences (hours) and sessions that joined, in SQL over the raw history rows."""
+    step_ms = 3_600_000 if by == "hour" else 86_400_000
+    query = """
+        WITH buckets AS (SELECT generate_series($1::bigint, $2::bigint - 1, $3::bigint) AS at)
+        SELECT b.at / 1000 AS bucket,
+               COALESCE(SUM(GREATEST(0, LEAST(s.left_at_ms, b.at + $3) - GREATEST(s.joined_at_ms, b.at))), 0)
+                   / 3600000.0 AS hours,
+               COUNT(*) FILTER (WHERE s.joined_at_ms >= b.at AND s.joined_at_ms < b.at + $3) AS joined
+        FROM buckets b
+        LEFT JOIN history_sessions s
+          ON s.left_at_ms IS NOT NULL AND s.joined_at_ms < b.at + $3 AND s.left_at_ms >= b.at
+             AND ($4::text IS NULL OR s.server_id = $4)
+        GROUP BY b.at
+    """
+
+    async def run() -> list[Any]:
+        conn = await asyncpg.connect(loaded.plain_url)
+        try:
+            return list(await conn.fetch(query, _ms_of(start), _ms_of(end), step_ms, server))
+        finally:
+            await conn.close()
+
+    return {int(r["bucket"]): r for r in asyncio.run(run())}
+
+
+@pytest.mark.parametrize(
+    ("by", "start", "days", "server"),
+    [
+        ("day", START, 90, None),  # a quarter by day, the whole cluster
+        ("hour", START + timedelta(days=20), 7, "srv-05"),  # a week by hour of one server (with the moved session)
+        ("hour", START + timedelta(days=89, hours=12), 1, None),  # the last hours, where dead servers' sessions end
+    ],
+)
+def test_logged_figures_equal_sql_over_the_call_history(
+    loaded: Loaded, by: str, start: datetime, days: int, server: str | None
+) -> None:
+    end = start + timedelta(days=days)
+    params = {"from": start.isoformat(), "to": end.isoformat(), "by": by} | ({"server": server} if server else {})
+    answer = statistics(loaded, **params)
+    expected = logged_reference(loaded, by=by, start=start, end=end, server=server)
+    assert len(answer["points"]) == len(expected)
+    for point in answer["points"]:
+        want = expected[int(datetime.fromisoformat(point["at"]).timestamp())]
+        assert point["logged_participant_hours"] == pytest.approx(float(want["hours"]), abs=1.1e-3), point["at"]
+        assert point["logged_sessions"] == want["joined"], point["at"]
+    total = sum(float(w["hours"]) for w in expected.values())
+    assert answer["totals"]["logged_participant_hours"] == pytest.approx(total, abs=2e-3)
+    assert total > 0
+    region = statistics(loaded, **{"from": start.isoformat(), "to": end.isoformat(), "by": by, "region": "eu"})
+    assert region["totals"]["logged_participant_hours"] is None, "the call history has no regions"
 
 
 def test_a_cluster_average_counts_only_the_servers_that_were_up(loaded: Loaded) -> None:

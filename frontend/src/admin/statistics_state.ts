@@ -14,6 +14,8 @@ export type Figure =
   | "traffic_out_bytes"
   | "refusals"
   | "failovers"
+  | "logged_participant_hours"
+  | "logged_sessions"
   | "license_online_users_peak"
   | "license_video_peak"
   | "license_gateway_peak"
@@ -63,6 +65,8 @@ export const FIGURES: ReadonlyArray<readonly [Figure, FigureInfo]> = [
   ["traffic_out_bytes", { label: "Traffic out", unit: "bytes", bytes: true }],
   ["refusals", { label: "Refused connections (license full)", unit: "" }],
   ["failovers", { label: "Failovers (conferences moved off a failed server)", unit: "" }],
+  ["logged_participant_hours", { label: "Time in calls, from the call history", unit: "person-hours" }],
+  ["logged_sessions", { label: "People joining calls (call history)", unit: "" }],
   ["license_video_peak", { label: "License: video connections in use (peak)", unit: "" }],
   ["license_online_users_peak", { label: "License: online users (peak)", unit: "" }],
   ["license_guests_peak", { label: "License: guest connections (peak)", unit: "" }],

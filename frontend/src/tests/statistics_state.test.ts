@@ -24,6 +24,8 @@ function point(at: string, hours: number | null): StatPoint {
     coverage: hours === null ? null : 1,
     conference_hours: hours,
     conferences_avg: null,
+    logged_participant_hours: null,
+    logged_sessions: null,
     participants_avg: null,
     participants_per_conference: null,
     peak_participants: null,

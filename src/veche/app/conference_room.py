@@ -509,3 +509,14 @@ class ConferenceRoom:
 
     def live_participants(self) -> list[ParticipantView]:
         return [ParticipantView.of(p) for p in self.state.participants.values()]
+
+    def media_handles(self, participant_id: str) -> tuple[list[int], list[int]]:
+        """The engine feeds a participant publishes and the engine subscriptions he receives (for the call history)."""
+        feeds = [f.feed for f in self.state.feeds.values() if f.participant == participant_id]
+        subscriptions = [sub for (who, _feed), sub in self._subscriptions.items() if who == participant_id]
+        return feeds, subscriptions
+
+    def subscriptions_to(self, participant_id: str) -> list[tuple[str, int]]:
+        """(subscriber, engine subscription) of everyone watching a feed of this participant (for the call history)."""
+        feeds = {f.feed for f in self.state.feeds.values() if f.participant == participant_id}
+        return [(who, sub) for (who, feed), sub in self._subscriptions.items() if feed in feeds]

@@ -11,7 +11,9 @@ Tests can read the state back (:attr:`rooms`, :attr:`publishers`, :attr:`subscri
 from __future__ import annotations
 
 import logging
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from veche.app.janus.sdp import first_video_codec
@@ -24,6 +26,7 @@ from veche.app.media_engine import (
     RestartListener,
     SubscribeResult,
 )
+from veche.domain.call_history import MediaCounters
 from veche.domain.model import VideoCodec
 
 __all__ = ["FakeMediaEngine", "FakePublisher", "FakeRoom", "FakeSubscription"]
@@ -45,6 +48,7 @@ class FakePublisher:
     scalability_mode: str | None = None
     audio_muted: bool = False
     video_muted: bool = False
+    since_s: float = 0.0  # when it was published (the engine's clock), for its media counters
 
 
 @dataclass
@@ -54,6 +58,7 @@ class FakeSubscription:
     video: bool = True
     substream: int = 2
     history: list[int] = field(default_factory=list)  # every substream asked for, in order
+    since_s: float = 0.0  # when it was created (the engine's clock), for its media counters
 
 
 def _sdp(kind: str, session: str, video_codec: str = "vp8") -> str:
@@ -82,8 +87,20 @@ def _sdp(kind: str, session: str, video_codec: str = "vp8") -> str:
 class FakeMediaEngine(MediaEngine):
     """In-memory media engine; see the module docstring."""
 
-    def __init__(self, *, version: str = "fake") -> None:
+    def __init__(
+        self,
+        *,
+        version: str = "fake",
+        clock_s: Callable[[], float] = time.monotonic,
+        bitrate_bps: int = 800_000,
+        loss: float = 0.01,
+    ) -> None:
         self.version = version
+        # Media "flows" at ``bitrate_bps`` in 1,000-byte packets from publish (or subscribe) on, ``loss`` of them
+        # lost: what feed_counters/subscription_counters report, so the call history has figures to check.
+        self.clock_s = clock_s
+        self.bitrate_bps = bitrate_bps
+        self.loss = loss
         self.epoch = 0
         self.running = False
         self.available = True  # set False to make every request raise MediaEngineUnavailable
@@ -150,7 +167,7 @@ class FakeMediaEngine(MediaEngine):
         offered = first_video_codec(offer_sdp)
         if offered is not None and offered not in state.video_codec.accepted:
             raise MediaEngineError(f"publish feed {feed}: the room does not take {offered} video")
-        self.publishers[(room, feed)] = FakePublisher(display, offer_sdp, scalability_mode)
+        self.publishers[(room, feed)] = FakePublisher(display, offer_sdp, scalability_mode, since_s=self.clock_s())
         return PublishResult(answer_sdp=_sdp("answer", f"{room}/{feed}", offered or "vp8"), video_codec=offered)
 
     async def unpublish(self, room: int, feed: int) -> None:
@@ -179,7 +196,7 @@ class FakeMediaEngine(MediaEngine):
             raise MediaEngineError(f"subscribe to feed {feed}: no such feed")
         if (room, subscription) in self.subscriptions:
             raise MediaEngineError(f"subscription {subscription} already exists in room {room}")
-        self.subscriptions[(room, subscription)] = FakeSubscription(feed, video=video)
+        self.subscriptions[(room, subscription)] = FakeSubscription(feed, video=video, since_s=self.clock_s())
         return SubscribeResult(offer_sdp=_sdp("offer", f"{room}/{subscription}"))
 
     async def answer_subscription(self, room: int, subscription: int, answer_sdp: str) -> None:
@@ -200,6 +217,25 @@ class FakeMediaEngine(MediaEngine):
     async def unsubscribe(self, room: int, subscription: int) -> None:
         self._check("unsubscribe", allow_down=True)
         self.subscriptions.pop((room, subscription), None)
+
+    async def feed_counters(self, room: int, feed: int) -> MediaCounters | None:
+        pub = self.publishers.get((room, feed))
+        if pub is None:
+            return None
+        sent, lost = self._traffic(pub.since_s)
+        return MediaCounters(bytes_in=sent * 1000, packets_in=sent - lost, lost_in=lost)
+
+    async def subscription_counters(self, room: int, subscription: int) -> MediaCounters | None:
+        sub = self.subscriptions.get((room, subscription))
+        if sub is None:
+            return None
+        sent, lost = self._traffic(sub.since_s)
+        return MediaCounters(bytes_out=sent * 1000, packets_out=sent - lost, lost_out=lost)
+
+    def _traffic(self, since_s: float) -> tuple[int, int]:
+        """(packets sent, packets lost) since ``since_s`` at the configured rate."""
+        sent = int(max(0.0, self.clock_s() - since_s) * self.bitrate_bps / 8 / 1000)
+        return sent, int(sent * self.loss)
 
     @property
     def _up(self) -> bool:

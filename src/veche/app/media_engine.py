@@ -15,6 +15,7 @@ import abc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from veche.domain.call_history import MediaCounters
 from veche.domain.model import VideoCodec
 
 __all__ = [
@@ -131,3 +132,12 @@ class MediaEngine(abc.ABC):
     @abc.abstractmethod
     async def unsubscribe(self, room: int, subscription: int) -> None:
         """Stop and detach a subscription (idempotent)."""
+
+    async def feed_counters(self, room: int, feed: int) -> MediaCounters | None:
+        """What the engine received of publisher ``feed`` so far (``*_in`` fields), for the call history; None when
+        the feed is unknown or this engine does not count."""
+        return None
+
+    async def subscription_counters(self, room: int, subscription: int) -> MediaCounters | None:
+        """What the engine sent to ``subscription`` so far (``*_out`` fields); None as for :meth:`feed_counters`."""
+        return None

@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from veche.app.admission import Admission, CountedAdmission
+from veche.app.call_log_sender import CallLogSender
 from veche.app.conference_room import ConferenceRoom
 from veche.app.media_engine import MediaEngine
 from veche.bus.base import Bus, BusError
@@ -53,12 +54,14 @@ class AppService:
         bitrate_bps: int,
         admission: Admission | None = None,
         account_check_s: float = 5.0,
+        call_log: CallLogSender | None = None,
     ) -> None:
         self.engine = engine
         self._bus = bus
         self._server_id = server_id
         self.admission = admission if admission is not None else CountedAdmission()
         self._account_check_s = account_check_s
+        self.call_log = call_log  # the call history: every session here, sent to the base role
         self._account_task: asyncio.Task[None] | None = None
         self._bitrate = bitrate_bps
         self._configured_bitrate = bitrate_bps
@@ -82,6 +85,8 @@ class AppService:
         await self.engine.start()
         self._running = True
         self._account_task = asyncio.create_task(self._check_accounts())
+        if self.call_log is not None:
+            await self.call_log.start()
 
     async def stop(self) -> None:
         self._running = False
@@ -92,6 +97,8 @@ class AppService:
         for room in list(self._rooms.values()):
             await room.close()
         self._rooms.clear()
+        if self.call_log is not None:
+            await self.call_log.stop()  # closes the sessions still open and hands them to base
         await self.engine.stop()
 
     def room_for(self, ticket: JoinTicket) -> ConferenceRoom:
@@ -127,9 +134,12 @@ class AppService:
         except ValueError:
             return self._default_codec  # "" (the cluster's default) or a codec this version does not know
 
-    async def joined(self, room: ConferenceRoom, participant_id: str, identity: str) -> None:
-        """Tell the base role (presence) that someone is in this conference now."""
+    async def joined(self, room: ConferenceRoom, participant_id: str, identity: str, *, user_agent: str = "") -> None:
+        """Tell the base role (presence, call history) that someone is in this conference now."""
         self.admitted_joins += 1
+        participant = room.state.participants.get(participant_id)
+        if self.call_log is not None and participant is not None:
+            self.call_log.joined(room, participant, user_agent=user_agent)
         await self._bus.publish(
             ParticipantJoined(
                 server_id=self._server_id,
@@ -140,11 +150,15 @@ class AppService:
         )
 
     async def left(self, room: ConferenceRoom, participant_id: str) -> None:
+        if self.call_log is not None:
+            await self.call_log.leaving(room, participant_id)
         await room.leave(participant_id)
         await self._after_departures(room)
 
     def _on_left(self, room: ConferenceRoom, participant: RoomParticipant) -> None:
         """Whatever the way out (socket drop, removal, replaced, signed out): tell the base role (presence)."""
+        if self.call_log is not None:
+            self.call_log.left(room, participant)
         self._in_background(
             self._bus.publish(
                 ParticipantLeft(

@@ -140,7 +140,7 @@ async def _join(
         await service.forget_if_empty(room)
         raise _JoinRefused(e.code, e.message, request_id) from e
     connection.send(joined_message(snapshot, request_id))
-    await service.joined(room, snapshot.you.id, ticket.identity)
+    await service.joined(room, snapshot.you.id, ticket.identity, user_agent=websocket.headers.get("user-agent", ""))
     return room, snapshot.you.id
 
 

@@ -1,7 +1,8 @@
 """Stores every chat message said in a conference (the base role owns the history), and forgets old ones.
 
-Retention: when a message is archived and the last purge is an hour old (or there was none since start), the
-messages older than ``retention`` are deleted with one DELETE. No chat, no purge: nothing new is stored either.
+Retention: when a message is archived (or one of a direct/group chat is stored: base/chats/post_office.py) and the
+last purge is an hour old (or there was none since start), the messages of every chat older than ``retention``
+are deleted with one DELETE. No chat, no purge: nothing new is stored either.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class ChatArchive:
     async def _on_chat(self, message: ChatPosted) -> None:
         entry = ChatEntry(sender=message.sender, display_name=message.display_name, text=message.text, ts=message.ts)
         await self._store.add(message.conference_id, entry)
+        await self.purge_if_due()
+
+    async def purge_if_due(self) -> None:
+        """Purge when the last purge is an hour old (called whenever a message of any chat is stored)."""
         now = self._clock()
         if self._retention is not None and (self._last_purge is None or now - self._last_purge >= PURGE_EVERY):
             self._last_purge = now

@@ -42,6 +42,9 @@ __all__ = [
     "IncomingCall",
     "CallDismissed",
     "StartDirectorySync",
+    "CallSessionRecord",
+    "RecordCallSessions",
+    "NotificationsQueued",
 ]
 
 logger = logging.getLogger(__name__)
@@ -360,3 +363,50 @@ class StartDirectorySync(BusRequest[CommandResult]):
     subject: ClassVar[str] = "veche.directory.sync.start"
     source: str
     request_id: str
+
+
+class CallSessionRecord(BaseModel):
+    """One participant session of the call history (veche.domain.call_history.SessionRecord on the wire)."""
+
+    session_id: str
+    conference_id: int
+    conference_name: str = ""
+    identity: str
+    display_name: str
+    guest: bool
+    kind: str  # browser | api | sip | stream | recorder | remote_leg
+    user_agent: str = ""
+    server_id: str
+    joined_at_ms: int
+    left_at_ms: int | None = None  # None: still in the call
+    revision: int
+    bytes_in: int = 0
+    bytes_out: int = 0
+    packets_in: int = 0
+    packets_out: int = 0
+    lost_in: int = 0
+    lost_out: int = 0
+
+
+class RecordCallSessions(BusRequest[CommandResult]):
+    """App server to the base role: store these call history sessions (the newest revision of each wins).
+
+    ``ok`` means all are stored; the app server keeps and resends them until then, so a base restart loses
+    nothing and a resend counts nothing twice. ``incarnation`` names this run of the app server: open sessions
+    of its earlier runs (it died and came back) are closed at ``started_at_ms``.
+    """
+
+    subject: ClassVar[str] = "veche.history.sessions.record"
+    server_id: str
+    incarnation: str
+    started_at_ms: int
+    sessions: list[CallSessionRecord] = []
+
+
+class NotificationsQueued(BusMessage):
+    """A server without the base role queued mails or pushes: base servers look at their queues now rather than at
+    their next poll (docs/notifications.md). Losing one only delays delivery until that poll."""
+
+    subject: ClassVar[str] = "veche.notify.queued"
+    mail: bool = False
+    push: bool = False

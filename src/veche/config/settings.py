@@ -20,11 +20,15 @@ from pydantic_settings import (
 
 from veche.config.cluster import BusConfig, ClusterConfig
 from veche.config.directory import DirectoryConfig
+from veche.config.files import FilesConfig
+from veche.config.history import HistoryConfig
 from veche.config.janus import JanusConfig
 from veche.config.leases import LeaseConfig
 from veche.config.license import LicenseConfig
+from veche.config.meetings import MeetingsConfig
 from veche.config.metrics import MetricsConfig
 from veche.config.networks import checked_networks
+from veche.config.notify import PushConfig, SmtpConfig
 from veche.config.statistics import StatisticsConfig
 
 __all__ = [
@@ -126,6 +130,11 @@ class VecheSettings(BaseSettings):
     leases: LeaseConfig = Field(default_factory=LeaseConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
+    files: FilesConfig = Field(default_factory=FilesConfig)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)  # docs/notifications.md
+    push: PushConfig = Field(default_factory=PushConfig)
+    meetings: MeetingsConfig = Field(default_factory=MeetingsConfig)  # docs/meetings.md
+    history: HistoryConfig = Field(default_factory=HistoryConfig)  # docs/call-history.md
 
     @field_validator("data_dir")
     @classmethod

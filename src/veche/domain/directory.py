@@ -114,6 +114,14 @@ class DirectoryGroup:
     name: str
     members: tuple[str, ...] = ()
 
+    def fingerprint(self) -> str:
+        """Changes when the group's DN, name or set of direct members changes; unchanged groups are not rewritten."""
+        digest = hashlib.blake2b(digest_size=12)
+        for part in (self.dn, self.name, *sorted(set(self.members))):
+            digest.update(part.encode())
+            digest.update(b"\x1f")
+        return digest.hexdigest()
+
 
 _DN_SPACES = re.compile(r"\s*([,=+])\s*")
 

@@ -13,19 +13,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from veche.domain.directory import DirectoryGroup, DirectoryPerson, join_keys, search_key
 from veche.storage import directory_bulk as bulk
-from veche.storage.directory_groups import GroupRules, derive_access_and_roles, resolve_memberships
+from veche.storage.address_scopes import refresh_scopes
+from veche.storage.directory_groups import (
+    GroupRules,
+    derive_access_and_roles,
+    rebuild_closure,
+    resolve_memberships,
+    users_listed_as,
+)
+from veche.storage.directory_seen import PassChanges, SeenPeople
 from veche.storage.directory_tables import (
     NO_SYNC,
     DirectoryEntryRow,
     DirectoryGroupMemberRow,
     DirectoryGroupRow,
-    DirectorySeenRow,
     DirectorySyncStateRow,
     DirectoryUserGroupRow,
 )
@@ -67,6 +74,7 @@ class FullSyncState:
     last_full_count: int
     cookie: bytes | None
     resumed: bool = False
+    seen_people: bytes | None = None  # SeenPeople of an interrupted pass whose people phase was complete
 
 
 def _entry_fields(p: DirectoryPerson, access: int | None = None) -> dict[str, Any]:
@@ -114,14 +122,14 @@ class DirectoryStore:
                     source=source, generation=0, phase="idle", users_done=0, last_full_count=0, cookie=None
                 )
                 session.add(row)
+            if row.phase == "groups" and row.seen_people is None:
+                row.phase = "users"  # a pass of a version that kept its seen people elsewhere: read them again
             if row.phase != "idle":
                 return _state(row, resumed=True)
-            await session.execute(
-                delete(DirectorySeenRow).where(DirectorySeenRow.source == source), execution_options=NO_SYNC
-            )
             row.generation += 1
             row.phase = "users"
             row.users_done = 0
+            row.seen_people = None
             row.started_at = now
             row.last_error = None
             await session.flush()
@@ -133,12 +141,14 @@ class DirectoryStore:
             row = await session.get(DirectorySyncStateRow, source)
             return (row.last_error, row.finished_at) if row else None
 
-    async def checkpoint(self, source: str, *, phase: str, users_done: int) -> None:
+    async def checkpoint(self, source: str, *, phase: str, users_done: int, seen: SeenPeople | None = None) -> None:
+        """Progress of a running pass; with ``seen``, the people it has seen so far (one small blob)."""
+        values: dict[str, Any] = {"phase": phase, "users_done": users_done}
+        if seen is not None:
+            values["seen_people"] = seen.to_bytes()
         async with self._sessions.begin() as session:
             await session.execute(
-                update(DirectorySyncStateRow)
-                .where(DirectorySyncStateRow.source == source)
-                .values(phase=phase, users_done=users_done),
+                update(DirectorySyncStateRow).where(DirectorySyncStateRow.source == source).values(**values),
                 execution_options=NO_SYNC,
             )
 
@@ -164,9 +174,14 @@ class DirectoryStore:
     # -- people ------------------------------------------------------------------------------------------------
 
     async def upsert_people(
-        self, people: Sequence[DirectoryPerson], *, generation: int | None, default_access: int, now: datetime
+        self,
+        people: Sequence[DirectoryPerson],
+        *,
+        default_access: int,
+        now: datetime,
+        seen: SeenPeople | None = None,
     ) -> tuple[UpsertCounts, list[int]]:
-        """Insert new people, rewrite changed ones, mark all as seen in ``generation``.
+        """Insert new people, rewrite changed ones (unchanged ones cost a fingerprint compare), add all to ``seen``.
 
         Returns the counts and the user ids of people added or changed (their groups may need refreshing).
         """
@@ -179,7 +194,7 @@ class DirectoryStore:
             by_source.setdefault(p.source, []).append(p)
         async with self._sessions.begin() as session:
             for source, batch in by_source.items():
-                c, t = await self._upsert_source_batch(session, source, batch, generation, default_access, now)
+                c, t = await self._upsert_source_batch(session, source, batch, seen, default_access, now)
                 counts += c
                 touched += t
         return counts, touched
@@ -189,7 +204,7 @@ class DirectoryStore:
         session: AsyncSession,
         source: str,
         batch: list[DirectoryPerson],
-        generation: int | None,
+        seen_people: SeenPeople | None,
         default_access: int,
         now: datetime,
     ) -> tuple[UpsertCounts, list[int]]:
@@ -202,18 +217,13 @@ class DirectoryStore:
             rows = (
                 await session.execute(
                     select(
-                        DirectoryEntryRow.external_id,
-                        DirectoryEntryRow.user_id,
-                        DirectoryEntryRow.fingerprint,
-                        UserRow.login,
-                    )
-                    .join(UserRow, UserRow.id == DirectoryEntryRow.user_id)
-                    .where(DirectoryEntryRow.source == source, DirectoryEntryRow.external_id.in_(list(unique)))
+                        DirectoryEntryRow.external_id, DirectoryEntryRow.user_id, DirectoryEntryRow.fingerprint
+                    ).where(DirectoryEntryRow.source == source, DirectoryEntryRow.external_id.in_(list(unique)))
                 )
             ).all()
-        existing = {r.external_id: (r.user_id, r.fingerprint, r.login) for r in rows}
+        existing = {r.external_id: (r.user_id, r.fingerprint) for r in rows}
         seen: list[int] = []
-        changed: list[tuple[int, DirectoryPerson, str]] = []
+        changed: list[tuple[int, DirectoryPerson]] = []
         new: list[DirectoryPerson] = []
         for ext, person in unique.items():
             if ext not in existing:
@@ -221,35 +231,40 @@ class DirectoryStore:
             elif existing[ext][1] == person.fingerprint():
                 seen.append(existing[ext][0])
             else:
-                changed.append((existing[ext][0], person, existing[ext][2]))
+                changed.append((existing[ext][0], person))
         counts.unchanged = len(seen)
-        if generation is not None:
-            await self._mark_seen(session, source, list(unique))
-        touched = await self._update_changed(session, changed, generation, now, counts)
-        touched += await self._insert_new(session, new, generation, default_access, now, counts)
-        return counts, touched
+        touched = await self._update_changed(session, changed, now, counts)
+        added = await self._insert_new(session, new, default_access, now, counts)
+        if seen_people is not None:
+            seen_people.add(seen)
+            seen_people.add(touched)
+            seen_people.add(added)
+        return counts, touched + added
 
     async def _update_changed(
         self,
         session: AsyncSession,
-        changed: list[tuple[int, DirectoryPerson, str]],
-        generation: int | None,
+        changed: list[tuple[int, DirectoryPerson]],
         now: datetime,
         counts: UpsertCounts,
     ) -> list[int]:
         if not changed:
             return []
-        renamed = {p.login: uid for uid, p, login in changed if p.login != login}
+        old_logins: dict[int, str] = {}
+        for chunk in _chunks([uid for uid, _ in changed]):
+            rows = await session.execute(select(UserRow.id, UserRow.login).where(UserRow.id.in_(chunk)))
+            old_logins.update({r.id: r.login for r in rows})
+        renamed = {p.login: uid for uid, p in changed if p.login != old_logins.get(uid)}
         taken: set[str] = set()
         if renamed:
             owners = await session.execute(select(UserRow.login, UserRow.id).where(UserRow.login.in_(list(renamed))))
             taken = {r.login for r in owners if renamed.get(r.login) != r.id}
         user_rows, entry_rows = [], []
-        for uid, p, old_login in changed:
+        for uid, p in changed:
             login = p.login
             if login in taken:
                 counts.conflicts.append(login)
-                login = old_login
+                login = old_logins[uid]
             user_rows.append(
                 {
                     "id": uid,
@@ -263,13 +278,12 @@ class DirectoryStore:
         await session.execute(update(UserRow), user_rows)
         await session.execute(update(DirectoryEntryRow), entry_rows)
         counts.updated += len(changed)
-        return [uid for uid, _, _ in changed]
+        return [uid for uid, _ in changed]
 
     async def _insert_new(
         self,
         session: AsyncSession,
         new: list[DirectoryPerson],
-        generation: int | None,
         default_access: int,
         now: datetime,
         counts: UpsertCounts,
@@ -343,17 +357,6 @@ class DirectoryStore:
                 )
         return disabled
 
-    @staticmethod
-    async def _mark_seen(session: AsyncSession, source: str, external_ids: list[str]) -> None:
-        if bulk.is_postgres(session):
-            await bulk.mark_seen(session, source, external_ids)
-            return
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        await session.execute(
-            dialect.insert(DirectorySeenRow).on_conflict_do_nothing(),
-            [{"source": source, "external_id": ext} for ext in external_ids],
-        )
-
     async def tidy_after_full_sync(self) -> None:
         """After a full pass: merge the trigram index's pending list, and vacuum the tables the pass rewrote.
 
@@ -378,7 +381,6 @@ class DirectoryStore:
                 for table in (
                     "users",
                     "directory_entries",
-                    "directory_sync_seen",
                     "directory_groups",
                     "directory_group_members",
                     "directory_user_groups",
@@ -412,10 +414,12 @@ class DirectoryStore:
 
     # -- groups -------------------------------------------------------------------------------------------------
 
-    async def upsert_groups(self, groups: Sequence[DirectoryGroup], *, generation: int | None) -> list[int]:
-        """Insert or update a page of groups and replace their direct member lists. Returns the group ids.
+    async def upsert_groups(self, groups: Sequence[DirectoryGroup], *, changes: PassChanges | None = None) -> list[int]:
+        """Insert new groups, rewrite changed ones (only the members that changed). Returns the group ids.
 
-        A handful of statements per page, whatever its size (a directory may have tens of thousands of groups).
+        A handful of statements per page, whatever its size (a directory may have tens of thousands of groups);
+        a group whose fingerprint is unchanged costs nothing but the compare. Members added or removed are
+        noted in ``changes``.
         """
         if not groups:
             return []
@@ -425,29 +429,32 @@ class DirectoryStore:
         ids: list[int] = []
         async with self._sessions.begin() as session:
             for source, unique in by_source.items():
-                ids += await self._upsert_group_page(session, source, unique, generation)
+                ids += await self._upsert_group_page(session, source, unique, changes)
         return ids
 
     async def _upsert_group_page(
-        self, session: AsyncSession, source: str, unique: dict[str, DirectoryGroup], generation: int | None
+        self, session: AsyncSession, source: str, unique: dict[str, DirectoryGroup], changes: PassChanges | None
     ) -> list[int]:
-        existing: dict[str, int] = {}
+        existing: dict[str, tuple[int, str]] = {}
         for chunk in _chunks(list(unique)):
             rows = await session.execute(
-                select(DirectoryGroupRow.external_id, DirectoryGroupRow.id).where(
+                select(DirectoryGroupRow.external_id, DirectoryGroupRow.id, DirectoryGroupRow.fingerprint).where(
                     DirectoryGroupRow.source == source, DirectoryGroupRow.external_id.in_(chunk)
                 )
             )
-            existing.update({r.external_id: r.id for r in rows})
-        if existing:
-            changes: list[dict[str, Any]] = [
-                {"id": existing[ext], "dn": g.dn, "name": g.name[:256]} for ext, g in unique.items() if ext in existing
-            ]
-            if generation is not None:
-                for change in changes:
-                    change["seen_generation"] = generation
-            await session.execute(update(DirectoryGroupRow), changes)
+            existing.update({r.external_id: (r.id, r.fingerprint) for r in rows})
+        fingerprints = {ext: g.fingerprint() for ext, g in unique.items()}
+        changed = {ext: existing[ext][0] for ext in unique if ext in existing and existing[ext][1] != fingerprints[ext]}
+        if changed:
+            await session.execute(
+                update(DirectoryGroupRow),
+                [
+                    {"id": gid, "dn": unique[ext].dn, "name": unique[ext].name[:256], "fingerprint": fingerprints[ext]}
+                    for ext, gid in changed.items()
+                ],
+            )
         new = [g for ext, g in unique.items() if ext not in existing]
+        ids = {ext: gid for ext, (gid, _) in existing.items()}
         if new:
             result = await session.execute(
                 insert(_GROUPS).returning(_GROUPS.c.id, _GROUPS.c.external_id),
@@ -457,25 +464,51 @@ class DirectoryStore:
                         "external_id": g.external_id,
                         "dn": g.dn,
                         "name": g.name[:256],
-                        "seen_generation": generation or 0,
+                        "seen_generation": 0,
+                        "fingerprint": fingerprints[g.external_id],
                     }
                     for g in new
                 ],
             )
-            existing.update({r.external_id: r.id for r in result})
-        ids = [existing[ext] for ext in unique]
-        for chunk in _chunks(ids):
-            await session.execute(
-                delete(DirectoryGroupMemberRow).where(DirectoryGroupMemberRow.group_id.in_(chunk)),
-                execution_options=NO_SYNC,
+            ids.update({r.external_id: r.id for r in result})
+        rewrite = [ids[ext] for ext in changed] + [ids[g.external_id] for g in new]
+        wanted = {ids[ext]: set(unique[ext].members) for ext in [*changed, *(g.external_id for g in new)]}
+        await self._replace_members(session, rewrite, wanted, changes)
+        return [ids[ext] for ext in unique]
+
+    @staticmethod
+    async def _replace_members(
+        session: AsyncSession, group_ids: list[int], wanted: dict[int, set[str]], changes: PassChanges | None
+    ) -> None:
+        """Make the stored direct members of ``group_ids`` the ``wanted`` ones, writing only the difference."""
+        stored: dict[int, set[str]] = {gid: set() for gid in group_ids}
+        for chunk in _chunks(group_ids):
+            rows = await session.execute(
+                select(DirectoryGroupMemberRow.group_id, DirectoryGroupMemberRow.member_dn).where(
+                    DirectoryGroupMemberRow.group_id.in_(chunk)
+                )
             )
-        pairs = [(existing[ext], dn) for ext, g in unique.items() for dn in sorted(set(g.members))]
-        for chunk in _chunks(pairs, 50_000):
+            for gid, dn in rows:
+                stored[gid].add(dn)
+        removed = [(gid, dn) for gid in group_ids for dn in sorted(stored[gid] - wanted[gid])]
+        added = [(gid, dn) for gid in group_ids for dn in sorted(wanted[gid] - stored[gid])]
+        if changes is not None:
+            changes.members_changed(dn for _, dn in removed)
+            changes.members_changed(dn for _, dn in added)
+        for gid in {gid for gid, _ in removed}:
+            gone = [dn for g, dn in removed if g == gid]
+            for dns in _chunks(gone):
+                await session.execute(
+                    delete(DirectoryGroupMemberRow).where(
+                        DirectoryGroupMemberRow.group_id == gid, DirectoryGroupMemberRow.member_dn.in_(dns)
+                    ),
+                    execution_options=NO_SYNC,
+                )
+        for chunk in _chunks(added, 50_000):
             if bulk.is_postgres(session):
                 await bulk.insert_members(session, [p[0] for p in chunk], [p[1] for p in chunk])
             else:
                 await session.execute(insert(_MEMBERS), [{"group_id": g, "member_dn": dn} for g, dn in chunk])
-        return ids
 
     async def delete_groups(self, source: str, external_ids: Sequence[str]) -> int:
         async with self._sessions.begin() as session:
@@ -487,6 +520,11 @@ class DirectoryStore:
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
+    async def resolve_changes(self, source: str, rules: GroupRules, changes: PassChanges) -> None:
+        """After group changes followed incrementally: as at the end of a pass, only the people they name."""
+        async with self._sessions.begin() as session:
+            await _resolve_changes(session, source, rules, changes)
+
     async def resolve(self, source: str, rules: GroupRules, *, user_ids: Sequence[int] | None = None) -> None:
         """Recompute nested groups, roles and access levels (all people of the source, or only ``user_ids``)."""
         async with self._sessions.begin() as session:
@@ -495,50 +533,68 @@ class DirectoryStore:
             else:
                 await resolve_memberships(session, source, user_ids=user_ids)
             await derive_access_and_roles(session, source, rules, user_ids=user_ids)
+            await refresh_scopes(session, source, user_ids=user_ids)
 
     # -- the end of a full pass --------------------------------------------------------------------------------
 
-    async def finish_full_sync(self, source: str, generation: int, rules: GroupRules, now: datetime) -> tuple[int, int]:
+    async def finish_full_sync(
+        self,
+        source: str,
+        rules: GroupRules,
+        now: datetime,
+        *,
+        seen_people: SeenPeople,
+        seen_groups: set[int],
+        changes: PassChanges | None = None,
+    ) -> tuple[int, int]:
         """After a complete pass: disable people and remove groups not seen, resolve groups, roles, access.
 
-        One transaction. Returns (people disabled, groups removed).
+        One transaction; rows already right are not written. People's groups are recomputed for those the pass's
+        ``changes`` may have affected, or for everyone (no ``changes``, or nested groups changed).
+        Returns (people disabled, groups removed).
         """
         async with self._sessions.begin() as session:
-            unseen = and_(
-                DirectoryEntryRow.source == source,
-                ~exists().where(
-                    DirectorySeenRow.source == source, DirectorySeenRow.external_id == DirectoryEntryRow.external_id
-                ),
+            people = await session.stream(
+                select(DirectoryEntryRow.user_id)
+                .where(DirectoryEntryRow.source == source)
+                .execution_options(yield_per=10_000)
             )
-            gone = select(DirectoryEntryRow.user_id).where(unseen).scalar_subquery()
-            disabled = await session.execute(
-                update(UserRow).where(UserRow.id.in_(gone), UserRow.disabled.is_(False)).values(disabled=True),
-                execution_options=NO_SYNC,
-            )
-            await session.execute(
-                update(DirectoryEntryRow).where(unseen).values(fingerprint=""), execution_options=NO_SYNC
-            )
-            await session.execute(
-                delete(DirectorySeenRow).where(DirectorySeenRow.source == source), execution_options=NO_SYNC
-            )
-            removed = await session.execute(
-                delete(DirectoryGroupRow).where(
-                    DirectoryGroupRow.source == source, DirectoryGroupRow.seen_generation != generation
-                ),
-                execution_options=NO_SYNC,
-            )
-            await resolve_memberships(session, source)
-            await derive_access_and_roles(session, source, rules)
+            unseen = [uid async for part in people.partitions() for (uid,) in part if uid not in seen_people]
+            disabled = 0
+            for chunk in _chunks(unseen):
+                result = await session.execute(
+                    update(UserRow).where(UserRow.id.in_(chunk), UserRow.disabled.is_(False)).values(disabled=True),
+                    execution_options=NO_SYNC,
+                )
+                disabled += int(getattr(result, "rowcount", 0) or 0)
+                # Forget the fingerprint: if the person comes back, he is rewritten (and enabled).
+                await session.execute(
+                    update(DirectoryEntryRow)
+                    .where(DirectoryEntryRow.user_id.in_(chunk), DirectoryEntryRow.fingerprint != "")
+                    .values(fingerprint=""),
+                    execution_options=NO_SYNC,
+                )
+            groups = await session.scalars(select(DirectoryGroupRow.id).where(DirectoryGroupRow.source == source))
+            gone = [gid for gid in groups if gid not in seen_groups]
+            for chunk in _chunks(gone):
+                await session.execute(
+                    delete(DirectoryGroupRow).where(DirectoryGroupRow.id.in_(chunk)), execution_options=NO_SYNC
+                )
+            if gone:
+                changes = None
+            await _resolve_changes(session, source, rules, changes)
             count = await session.scalar(
                 select(func.count()).select_from(DirectoryEntryRow).where(DirectoryEntryRow.source == source)
             )
             await session.execute(
                 update(DirectorySyncStateRow)
                 .where(DirectorySyncStateRow.source == source)
-                .values(phase="idle", finished_at=now, last_full_count=int(count or 0), last_error=None),
+                .values(
+                    phase="idle", finished_at=now, last_full_count=int(count or 0), last_error=None, seen_people=None
+                ),
                 execution_options=NO_SYNC,
             )
-            return int(getattr(disabled, "rowcount", 0) or 0), int(getattr(removed, "rowcount", 0) or 0)
+            return disabled, len(gone)
 
     async def groups_of(self, user_id: int) -> list[str]:
         """Names of a person's groups (nested groups resolved), sorted."""
@@ -568,6 +624,18 @@ class DirectoryStore:
             return {"people": int(people or 0), "disabled": int(disabled or 0), "groups": int(groups or 0)}
 
 
+async def _resolve_changes(session: AsyncSession, source: str, rules: GroupRules, changes: PassChanges | None) -> None:
+    """Nested groups, people's groups, roles, access levels and search scopes after ``changes`` (None: anything)."""
+    if await rebuild_closure(session, source) or changes is None or changes.everything:
+        await resolve_memberships(session, source, closure=False)
+    else:
+        affected = changes.people | await users_listed_as(session, source, changes.members)
+        if affected:
+            await resolve_memberships(session, source, user_ids=sorted(affected))
+    await derive_access_and_roles(session, source, rules)
+    await refresh_scopes(session, source)
+
+
 def _state(row: DirectorySyncStateRow, resumed: bool = False) -> FullSyncState:
     return FullSyncState(
         source=row.source,
@@ -577,4 +645,5 @@ def _state(row: DirectorySyncStateRow, resumed: bool = False) -> FullSyncState:
         last_full_count=row.last_full_count,
         cookie=row.cookie,
         resumed=resumed,
+        seen_people=row.seen_people,
     )

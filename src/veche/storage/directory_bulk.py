@@ -13,15 +13,11 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["existing_entries", "insert_entries", "insert_members", "insert_users", "is_postgres", "mark_seen"]
+__all__ = ["existing_entries", "insert_entries", "insert_members", "insert_users", "is_postgres"]
 
 _EXISTING = text(
-    "SELECT e.external_id, e.user_id, e.fingerprint, u.login FROM directory_entries e "
-    "JOIN users u ON u.id = e.user_id WHERE e.source = :source AND e.external_id = ANY(CAST(:ids AS text[]))"
-)
-_SEEN = text(
-    "INSERT INTO directory_sync_seen (source, external_id) "
-    "SELECT :source, unnest(CAST(:ids AS text[])) ON CONFLICT DO NOTHING"
+    "SELECT external_id, user_id, fingerprint FROM directory_entries "
+    "WHERE source = :source AND external_id = ANY(CAST(:ids AS text[]))"
 )
 _USERS = text(
     "INSERT INTO users (login, display_name, email, password_hash, is_admin, disabled, created_at) "
@@ -54,10 +50,6 @@ def is_postgres(session: AsyncSession) -> bool:
 
 async def existing_entries(session: AsyncSession, source: str, ids: list[str]) -> Sequence[Row[Any]]:
     return (await session.execute(_EXISTING, {"source": source, "ids": ids})).all()
-
-
-async def mark_seen(session: AsyncSession, source: str, ids: list[str]) -> None:
-    await session.execute(_SEEN, {"source": source, "ids": ids})
 
 
 async def insert_members(session: AsyncSession, group_ids: list[int], dns: list[str]) -> None:

@@ -10,7 +10,7 @@ and matched against people's ``login_key``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
@@ -20,10 +20,12 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    except_,
     func,
     insert,
     literal,
     select,
+    tuple_,
     union,
     update,
 )
@@ -40,7 +42,14 @@ from veche.storage.directory_tables import (
 )
 from veche.storage.tables import UserRow
 
-__all__ = ["GroupRules", "derive_access_and_roles", "login_member", "resolve_memberships"]
+__all__ = [
+    "GroupRules",
+    "derive_access_and_roles",
+    "login_member",
+    "rebuild_closure",
+    "resolve_memberships",
+    "users_listed_as",
+]
 
 _BATCH = 5000
 _LOGIN_MEMBER_PREFIX = "memberuid="
@@ -63,23 +72,17 @@ class GroupRules:
         return any(normalize_dn(w) == dn or search_key(w) == search_key(name) for w in wanted)
 
 
-async def resolve_memberships(session: AsyncSession, source: str, *, user_ids: Sequence[int] | None = None) -> None:
-    """Rebuild the group closure of ``source`` and its people's (transitive) groups.
+async def resolve_memberships(
+    session: AsyncSession, source: str, *, user_ids: Sequence[int] | None = None, closure: bool = True
+) -> None:
+    """Bring the group closure of ``source`` (unless ``closure`` is False) and its people's groups up to date.
 
-    With ``user_ids``, only those people's groups are rebuilt from the stored closure.
+    With ``user_ids``, only those people's groups, from the stored closure. Only the difference is written: a
+    re-sync that changed nothing inserts and deletes no membership (it used to rewrite all two million).
     """
     source_groups = select(DirectoryGroupRow.id).where(DirectoryGroupRow.source == source)
-    if user_ids is None:
-        await _rebuild_closure(session, source)
-        scope = select(DirectoryEntryRow.user_id).where(DirectoryEntryRow.source == source)
-        await session.execute(
-            delete(DirectoryUserGroupRow).where(DirectoryUserGroupRow.user_id.in_(scope)), execution_options=NO_SYNC
-        )
-    else:
-        await session.execute(
-            delete(DirectoryUserGroupRow).where(DirectoryUserGroupRow.user_id.in_(list(user_ids))),
-            execution_options=NO_SYNC,
-        )
+    if user_ids is None and closure:
+        await rebuild_closure(session, source)
     person, member = DirectoryEntryRow, DirectoryGroupMemberRow
 
     def memberships(matches: ColumnElement[bool]) -> Select[int, int]:
@@ -91,20 +94,52 @@ async def resolve_memberships(session: AsyncSession, source: str, *, user_ids: S
         )
         return query if user_ids is None else query.where(person.user_id.in_(list(user_ids)))
 
-    by_dn = memberships(member.member_dn == person.dn)
+    desired: Select[int, int] | CompoundSelect[int, int] = memberships(member.member_dn == person.dn)
     # A source's groups name their members one way (its group_member attribute): one stored member tells which.
     # Checked so that a directory of DNs never pays for the join on logins.
     first = await session.scalar(select(member.member_dn).where(member.group_id.in_(source_groups)).limit(1))
     if first is not None and first.startswith(_LOGIN_MEMBER_PREFIX):
         login = func.substr(member.member_dn, len(_LOGIN_MEMBER_PREFIX) + 1)
         by_login = memberships(and_(member.member_dn.startswith(_LOGIN_MEMBER_PREFIX), person.login_key == login))
-        query: Select[int, int] | CompoundSelect[int, int] = union(by_dn, by_login)
-    else:
-        query = by_dn.distinct()
-    await session.execute(insert(DirectoryUserGroupRow).from_select(["user_id", "group_id"], query))
+        desired = union(desired, by_login)
+    wanted = select(desired.subquery())  # a compound inside EXCEPT must be a subquery (SQLite has no parentheses)
+    held = DirectoryUserGroupRow
+    scope = (
+        held.user_id.in_(select(person.user_id).where(person.source == source))
+        if user_ids is None
+        else held.user_id.in_(list(user_ids))
+    )
+    stored = select(held.user_id, held.group_id).where(scope)
+    if await session.scalar(stored.limit(1)) is None:  # a first sync: nothing to compare with
+        await session.execute(insert(held).from_select(["user_id", "group_id"], wanted))
+        return
+    await session.execute(
+        delete(held).where(scope, tuple_(held.user_id, held.group_id).in_(except_(stored, wanted))),
+        execution_options=NO_SYNC,
+    )
+    await session.execute(insert(held).from_select(["user_id", "group_id"], except_(wanted, stored)))
 
 
-async def _rebuild_closure(session: AsyncSession, source: str) -> None:
+async def users_listed_as(session: AsyncSession, source: str, members: Iterable[str]) -> set[int]:
+    """The people of ``source`` that group member values (normalized DNs or ``memberuid=`` logins) name."""
+    dns = sorted(m for m in members if not m.startswith(_LOGIN_MEMBER_PREFIX))
+    logins = sorted(m[len(_LOGIN_MEMBER_PREFIX) :] for m in members if m.startswith(_LOGIN_MEMBER_PREFIX))
+    found: set[int] = set()
+    entry = DirectoryEntryRow
+    for column, values in ((entry.dn, dns), (entry.login_key, logins)):
+        for i in range(0, len(values), _BATCH):
+            rows = await session.scalars(
+                select(entry.user_id).where(entry.source == source, column.in_(values[i : i + _BATCH]))
+            )
+            found.update(rows)
+    return found
+
+
+async def rebuild_closure(session: AsyncSession, source: str) -> bool:
+    """Every group's ancestors, computed in memory from the group-to-group edges; only changes are written.
+
+    Returns whether anything changed (then every person's groups may have).
+    """
     groups = (
         await session.execute(
             select(DirectoryGroupRow.id, DirectoryGroupRow.dn).where(DirectoryGroupRow.source == source)
@@ -126,15 +161,23 @@ async def _rebuild_closure(session: AsyncSession, source: str) -> None:
         child = by_dn.get(member_dn)
         if child is not None:
             parents[child].append(parent_id)
-    closure = group_ancestors(parents)
+    wanted = {(g, a) for g, ancestors in group_ancestors(parents).items() for a in ancestors}
+    closure = DirectoryGroupClosureRow
     source_groups = select(DirectoryGroupRow.id).where(DirectoryGroupRow.source == source)
-    await session.execute(
-        delete(DirectoryGroupClosureRow).where(DirectoryGroupClosureRow.group_id.in_(source_groups)),
-        execution_options=NO_SYNC,
+    rows = await session.execute(
+        select(closure.group_id, closure.ancestor_id).where(closure.group_id.in_(source_groups))
     )
-    rows = [{"group_id": g, "ancestor_id": a} for g, ancestors in closure.items() for a in ancestors]
-    for i in range(0, len(rows), _BATCH):
-        await session.execute(insert(DirectoryGroupClosureRow), rows[i : i + _BATCH])
+    stored = {(g, a) for g, a in rows}
+    gone = sorted(stored - wanted)
+    for i in range(0, len(gone), _BATCH):
+        await session.execute(
+            delete(closure).where(tuple_(closure.group_id, closure.ancestor_id).in_(gone[i : i + _BATCH])),
+            execution_options=NO_SYNC,
+        )
+    new = [{"group_id": g, "ancestor_id": a} for g, a in sorted(wanted - stored)]
+    for i in range(0, len(new), _BATCH):
+        await session.execute(insert(closure), new[i : i + _BATCH])
+    return bool(gone or new)
 
 
 def _member_of(group_ids: set[int]) -> ColumnElement[bool]:

@@ -1,4 +1,4 @@
-"""Tables of the address book and directory sync. Created by migrations 0002_directory, 0004 and 0005.
+"""Tables of the address book and directory sync. Created by migrations 0002_directory, 0004, 0005 and 0017.
 
 ``directory_entries`` has one row per person in the address book, local users included (``source`` NULL),
 so that one (trigram-indexed) column answers every search.
@@ -28,10 +28,11 @@ __all__ = [
     "DirectoryGroupClosureRow",
     "DirectoryGroupMemberRow",
     "DirectoryGroupRow",
-    "DirectorySeenRow",
+    "DirectoryScopeMemberRow",
     "DirectorySyncStateRow",
     "DirectorySyncStatusRow",
     "DirectoryUserGroupRow",
+    "DirectoryWatchLeaseRow",
     "NO_SYNC",
     "prefix_key",
 ]
@@ -69,18 +70,13 @@ class DirectoryEntryRow(Base):
         Index("ix_directory_entries_name_key", "name_key"),
         Index("ix_directory_entries_login_key", "login_key"),
         Index("ix_directory_entries_email_key", "email_key"),
-        Index("ix_directory_entries_department_key", "department_key"),
-        # and on PostgreSQL: the trigram index of search_text, b-tree indexes of the name's 2nd and 3rd words
-        # (migrations 0002 and 0005)
+        # A department's people by each search key (migration 0017): a viewer limited to his department is
+        # searched by index ranges. On PostgreSQL also (department, 2nd / 3rd word of the name), and one GIN
+        # index over (department_key, search_text trigrams) serving every substring search (btree_gin).
+        Index("ix_directory_entries_department_name", "department_key", "name_key"),
+        Index("ix_directory_entries_department_login", "department_key", "login_key"),
+        Index("ix_directory_entries_department_email", "department_key", "email_key"),
     )
-
-
-class DirectorySeenRow(Base):
-    """People seen by the running full pass of a source (narrow rows: cheaper than rewriting every entry)."""
-
-    __tablename__ = "directory_sync_seen"
-    source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class DirectoryGroupRow(Base):
@@ -90,7 +86,8 @@ class DirectoryGroupRow(Base):
     external_id: Mapped[str] = mapped_column(String(64))
     dn: Mapped[str] = mapped_column(String(1024))
     name: Mapped[str] = mapped_column(String(256))
-    seen_generation: Mapped[int] = mapped_column(Integer, default=0)
+    seen_generation: Mapped[int] = mapped_column(Integer, default=0)  # unused since 0017 (seen ids are in memory)
+    fingerprint: Mapped[str] = mapped_column(String(32), default="")  # DirectoryGroup.fingerprint(): skip unchanged
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_directory_groups_source_external_id"),
         Index("ix_directory_groups_source_dn", "source", "dn"),
@@ -123,6 +120,35 @@ class DirectoryUserGroupRow(Base):
     __table_args__ = (Index("ix_directory_user_groups_group_user", "group_id", "user_id"),)
 
 
+class DirectoryScopeMemberRow(Base):
+    """A member of a large group that is some viewer's "own groups" scope, with his search keys.
+
+    A viewer who may see his groups' people is searched, for such a group, by index ranges over
+    (group, search key) instead of probing each of its members (see :mod:`veche.storage.address_scopes`).
+    ``fingerprint`` is the entry's: a row whose person changed is replaced.
+    """
+
+    __tablename__ = "directory_scope_members"
+    scope_id: Mapped[int] = mapped_column(ForeignKey("directory_groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    name_key: Mapped[str] = mapped_column(prefix_key(256))
+    word2_key: Mapped[str] = mapped_column(prefix_key(256))
+    word3_key: Mapped[str] = mapped_column(prefix_key(256))
+    login_key: Mapped[str] = mapped_column(prefix_key(128))
+    email_key: Mapped[str] = mapped_column(prefix_key(320))
+    search_text: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(32), default="")
+    __table_args__ = (
+        Index("ix_directory_scope_members_name", "scope_id", "name_key"),
+        Index("ix_directory_scope_members_word2", "scope_id", "word2_key"),
+        Index("ix_directory_scope_members_word3", "scope_id", "word3_key"),
+        Index("ix_directory_scope_members_login", "scope_id", "login_key"),
+        Index("ix_directory_scope_members_email", "scope_id", "email_key"),
+        Index("ix_directory_scope_members_user", "user_id"),
+        # and on PostgreSQL a GIN index over (scope_id, search_text trigrams) (migration 0017)
+    )
+
+
 class DirectorySyncStateRow(Base):
     """Per source: the running or last full sync (its generation and phase, to resume) and the change cookie."""
 
@@ -133,6 +159,7 @@ class DirectorySyncStateRow(Base):
     users_done: Mapped[int] = mapped_column(Integer, default=0)
     last_full_count: Mapped[int] = mapped_column(Integer, default=0)
     cookie: Mapped[bytes | None] = mapped_column(LargeBinary)
+    seen_people: Mapped[bytes | None] = mapped_column(LargeBinary)  # SeenPeople of the running pass, at checkpoints
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -160,3 +187,13 @@ class DirectorySyncStatusRow(Base):
     error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     following_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_change_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DirectoryWatchLeaseRow(Base):
+    """Which base server follows a source's changes. The holder renews ``expires_at`` every few seconds; once it
+    has passed (the holder died), another base server takes the lease and follows the source instead."""
+
+    __tablename__ = "directory_watch_leases"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

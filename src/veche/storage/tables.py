@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -83,11 +84,25 @@ class ConferenceMemberRow(Base):
 
 
 class ChatMessageRow(Base):
+    """A message of a conference's chat (``conference_id``) or of a direct/group chat (``chat_id``, see
+    storage/chat_tables.py; the foreign key to ``chats`` is the migration's, 0015), maybe carrying a file."""
+
     __tablename__ = "chat_messages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
+    conference_id: Mapped[int | None] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"), nullable=True)
+    chat_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sender: Mapped[str] = mapped_column(String(128))
+    sender_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     display_name: Mapped[str] = mapped_column(String(256))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (Index("ix_chat_messages_conference_created", "conference_id", "created_at"),)
+    # An attached file (base/files/ stores it; the download is /api/v1/files/{file_id}).
+    file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    file_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    file_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    file_type: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    __table_args__ = (
+        Index("ix_chat_messages_conference_created", "conference_id", "created_at"),
+        Index("ix_chat_messages_conference_id_id", "conference_id", "id"),
+        Index("ix_chat_messages_chat_id_id", "chat_id", "id"),
+    )

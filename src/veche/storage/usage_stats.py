@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from veche.domain.usage_stats import Granularity, Rollup, ScopeSample, roll_up
+from veche.storage.call_usage import CALL_TABLES
 from veche.storage.usage_tables import UsageDailyRow, UsageHourlyRow, UsageSampleRow
 
 __all__ = ["UsageStatsStore"]
@@ -81,11 +82,25 @@ class UsageStatsStore:
             )
             return [_rollup_of(cast(UsageHourlyRow | UsageDailyRow, row)) for row in found]
 
+    async def call_rollups(self, scope: str, by: Granularity, from_s: int, to_s: int) -> dict[int, tuple[int, int]]:
+        """The call history's buckets of one scope with ``from_s <= start < to_s``: start → (participant ms,
+        sessions). A bucket without a row had no session."""
+        table = CALL_TABLES[by]
+        async with self._sessions() as session:
+            found = await session.execute(
+                select(table.at, table.participant_ms, table.sessions).where(
+                    table.scope == scope, table.at >= from_s, table.at < to_s
+                )
+            )
+            return {at: (participant_ms, sessions) for at, participant_ms, sessions in found}
+
     async def prune(self, *, samples_before_s: int, hours_before_s: int) -> None:
         """Retention: raw samples and hourly roll-ups older than the given times go; daily ones stay."""
         async with self._sessions.begin() as session:
             await session.execute(delete(UsageSampleRow).where(UsageSampleRow.at < samples_before_s))
             await session.execute(delete(UsageHourlyRow).where(UsageHourlyRow.at < hours_before_s))
+            hourly_calls = CALL_TABLES[Granularity.HOUR]
+            await session.execute(delete(hourly_calls).where(hourly_calls.at < hours_before_s))
 
 
 def _sample_row(s: ScopeSample) -> dict[str, Any]:

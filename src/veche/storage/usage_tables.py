@@ -10,7 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from veche.storage.tables import Base
 
-__all__ = ["StatisticsLayoutRow", "UsageDailyRow", "UsageHourlyRow", "UsageSampleRow"]
+__all__ = [
+    "StatisticsLayoutRow",
+    "UsageCallDailyRow",
+    "UsageCallHourlyRow",
+    "UsageDailyRow",
+    "UsageHourlyRow",
+    "UsageSampleRow",
+]
 
 
 class UsageSampleRow(Base):
@@ -53,6 +60,24 @@ class UsageHourlyRow(_Rollup, Base):
 
 class UsageDailyRow(_Rollup, Base):
     __tablename__ = "usage_daily"
+
+
+class _CallRollup:
+    """What the call history adds to a scope's hour or day: time in conferences of the sessions that ended (ms) and
+    sessions that joined (domain/call_usage.py). Added to in the transaction that records the sessions."""
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    participant_ms: Mapped[int] = mapped_column(BigInteger)
+    sessions: Mapped[int] = mapped_column(BigInteger)
+
+
+class UsageCallHourlyRow(_CallRollup, Base):
+    __tablename__ = "usage_call_hourly"
+
+
+class UsageCallDailyRow(_CallRollup, Base):
+    __tablename__ = "usage_call_daily"
 
 
 class StatisticsLayoutRow(Base):

@@ -17,17 +17,27 @@ from veche.web.admin_conferences_page import router as admin_conferences_page_ro
 from veche.web.admin_directory_page import router as admin_directory_page_router
 from veche.web.admin_overview_page import router as admin_overview_page_router
 from veche.web.admin_users_page import router as admin_users_page_router
+from veche.web.api import account as account_api
 from veche.web.api import auth, conferences, directory, directory_sources, health, servers, users
+from veche.web.api import chats as chats_api
+from veche.web.api import files as files_api
+from veche.web.api import history as history_api
 from veche.web.api import license as license_api
+from veche.web.api import meetings as meetings_api
+from veche.web.api import notifications as notifications_api
 from veche.web.api import statistics as statistics_api
 from veche.web.api import statistics_layout as statistics_layout_api
+from veche.web.chats_page import router as chats_page_router
 from veche.web.directory_page import router as directory_page_router
 from veche.web.errors import install_error_handlers
+from veche.web.history_page import router as history_page_router
 from veche.web.license_page import router as license_page_router
+from veche.web.meetings_page import router as meetings_page_router
 from veche.web.metrics import HttpLatency
 from veche.web.metrics import router as metrics_router
 from veche.web.openapi_errors import document_errors
 from veche.web.pages import router as pages_router
+from veche.web.service_worker import router as service_worker_router
 from veche.web.statistics_page import router as statistics_page_router
 
 __all__ = ["create_app"]
@@ -89,11 +99,21 @@ def create_app(container: Container) -> FastAPI:
         for module in (auth, users, conferences, directory, directory_sources, servers, license_api, statistics_api):
             api.include_router(module.router)
         api.include_router(statistics_layout_api.router)  # GET/PUT /statistics/layout
+        api.include_router(meetings_api.router)  # /meetings (docs/meetings.md)
+        api.include_router(account_api.router)  # /me/profile, /me/calendar-feed (docs/meetings.md)
+        api.include_router(chats_api.router)  # /chats: persistent chats (docs/chat.md)
+        api.include_router(files_api.router)  # /chats/{chat}/files, /files/{id}: files in chats (docs/files.md)
+        api.include_router(history_api.router)  # /history, /history.csv: the call history (docs/call-history.md)
+        api.include_router(notifications_api.router)  # /notifications, /push/*, /me/notification-preferences
     app.include_router(api)
     app.include_router(metrics_router)  # every role: GET /metrics (Prometheus)
     if "web" in container.roles:
         app.include_router(pages_router)
+        app.include_router(meetings_page_router)  # /meetings, /account (docs/meetings.md)
+        app.include_router(history_page_router)  # /history, /admin/history (docs/call-history.md)
         app.include_router(directory_page_router)
+        app.include_router(chats_page_router)  # /chats
+        app.include_router(service_worker_router)  # /sw.js: shows Web Push notifications
         app.include_router(admin_directory_page_router)
         app.include_router(license_page_router)
         app.include_router(statistics_page_router)

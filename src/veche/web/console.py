@@ -42,6 +42,7 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("directory", "/admin/directory", "Directory", "link-directory-sources"),
     ("license", "/admin/license", "License", "link-license"),
     ("statistics", "/admin/statistics", "Statistics", "link-statistics"),
+    ("history", "/admin/history", "History", "link-history"),
 ]
 
 TYPE_LABELS = {"all_see_all": "Everyone sees everyone", "moderated": "Moderated (only speakers publish)"}

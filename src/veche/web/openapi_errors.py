@@ -55,6 +55,9 @@ SERVICE_ERRORS: tuple[tuple[frozenset[str], str, frozenset[int]], ...] = (
     (frozenset({"POST"}), "/api/v1/directory/sources/*/sync", frozenset({503})),  # no base server answers
     (WRITES, "/api/v1/servers/*", frozenset({503})),  # a server that does not acknowledge a command
     (EVERY, "/api/v1/license", frozenset({503})),  # the manager does not answer
+    # Chats (docs/chat.md): a chat or person one may not see; a message that breaks a rule; no base server answers.
+    (EVERY, "/api/v1/chats*", frozenset({400, 404, 503})),
+    (frozenset({"POST"}), "/api/v1/chats/*/call", frozenset({409, 429})),  # the address book's call; a conference
 )
 
 

@@ -228,6 +228,8 @@ async def guest_page(code: str, request: Request) -> Response:
         invite_url=f"{public_base_url(request)}/join/{code}",
         csrf="",
         guest=True,
+        # A scheduled meeting with a PIN: the pre-join screen asks for it (the join checks it).
+        pin_required=await request.app.state.container.get_meetings().asks_pin(conference),
         name=conference.name,
         user=None,
     )

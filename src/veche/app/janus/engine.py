@@ -24,6 +24,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from veche.app.janus.admin import JanusAdmin, JanusAdminError, counters_of
 from veche.app.janus.client import JanusConnectionLost, JanusError, JanusHandle, JanusTimeout, PluginReply
 from veche.app.janus.connection import VIDEOROOM, JanusConnection
 from veche.app.janus.process import JanusProcess
@@ -39,6 +40,7 @@ from veche.app.media_engine import (
     SubscribeResult,
 )
 from veche.config.janus import JanusConfig
+from veche.domain.call_history import MediaCounters
 from veche.domain.layers import RECOVER_AFTER_S, TOP_LAYER
 from veche.domain.model import VideoCodec
 
@@ -86,6 +88,7 @@ class JanusMediaEngine(MediaEngine):
         self._room_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._room_key = b""
+        self._admin: JanusAdmin | None = None  # media counters for the call history (Janus children only)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -104,6 +107,9 @@ class JanusMediaEngine(MediaEngine):
         self._forget_everything()
         for task in list(self._background):
             task.cancel()
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None
         await self._link.stop()
 
     async def info(self) -> EngineInfo:
@@ -393,6 +399,34 @@ class JanusMediaEngine(MediaEngine):
         with contextlib.suppress(MediaEngineError):
             await self._message(sub.handle, {"request": "leave"}, what="leave", timeout=_CLEANUP_TIMEOUT_S)
         await self._detach_quietly(sub.handle)
+
+    # ----------------------------------------------------------------- media counters (the call history)
+
+    async def feed_counters(self, room: int, feed: int) -> MediaCounters | None:
+        pub = self._publishers.get((room, feed))
+        info = await self._handle_info(pub.handle) if pub is not None else None
+        return counters_of(info)[0] if info is not None else None
+
+    async def subscription_counters(self, room: int, subscription: int) -> MediaCounters | None:
+        sub = self._subscriptions.get((room, subscription))
+        info = await self._handle_info(sub.handle) if sub is not None else None
+        return counters_of(info)[1] if info is not None else None
+
+    async def _handle_info(self, handle: JanusHandle) -> dict[str, Any] | None:
+        """Janus's admin view of one handle; None without the admin API (an external Janus) or when it fails."""
+        process, secret = self._link.process, self._link.api_secret
+        url = process.admin_ws_url if process is not None else None
+        if url is None or secret is None or not self._link.up:
+            return None
+        if self._admin is None or self._admin.url != url:  # a restarted Janus listens on a new port
+            if self._admin is not None:
+                await self._admin.close()
+            self._admin = JanusAdmin(url, secret)
+        try:
+            return await self._admin.handle_info(handle.session.id, handle.id)
+        except JanusAdminError as e:
+            logger.debug("no media counters for handle %s: %s", handle.id, e)
+            return None
 
     async def _wait_feed_media(self, room: int, feed: int) -> None:
         """Wait until a feed published here has its PeerConnection up (Janus's condition to subscribe)."""

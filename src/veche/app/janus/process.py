@@ -79,6 +79,7 @@ class JanusProcess:
         self._api_secret: str | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._ws_port: int | None = None
+        self._admin_port: int | None = None
         self._started_at = 0.0
         self._epoch = 0
         self._up = False
@@ -107,6 +108,11 @@ class JanusProcess:
         if self._ws_port is None:
             raise JanusStartError("Janus has not been started")
         return f"ws://127.0.0.1:{self._ws_port}"
+
+    @property
+    def admin_ws_url(self) -> str | None:
+        """The admin API (media counters for the call history); it takes the API secret as its admin secret."""
+        return f"ws://127.0.0.1:{self._admin_port}" if self._admin_port is not None else None
 
     @property
     def api_secret(self) -> str:
@@ -176,7 +182,11 @@ class JanusProcess:
         assert self._ws_port is not None
         try:
             files = render_janus_config(
-                self.config, conf_dir=self.conf_dir, ws_port=self._ws_port, api_secret=self.api_secret
+                self.config,
+                conf_dir=self.conf_dir,
+                ws_port=self._ws_port,
+                api_secret=self.api_secret,
+                admin_port=self._admin_port,
             )
         except FileNotFoundError as exc:
             raise JanusStartError(str(exc)) from exc
@@ -224,6 +234,7 @@ class JanusProcess:
 
     async def _spawn_and_wait(self) -> None:
         self._ws_port = _free_tcp_port()
+        self._admin_port = _free_tcp_port()
         self._write_config()
         argv = [self.config.binary, "-F", str(self.conf_dir), "-C", str(self.conf_dir / "janus.jcfg")]
         log_fd = self._open_log()

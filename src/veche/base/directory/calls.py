@@ -7,12 +7,15 @@ stops ringing when the callee declines it or answers it (CallDismissed, heard by
 conference counts as answering: ParticipantJoined from the app server), when the caller cancels it (CallDismissed
 "cancelled"), or after ``ring_s`` (nobody answered). The caller's page waits the same way for the call's state to
 change (:meth:`IncomingCalls.wait_outgoing`); an ended call's state is kept for ``ENDED_KEPT_S`` so it can learn it.
+A call that ends unanswered (it rang out, or the caller hung up first) becomes a "missed_call" notice for the callee,
+stored by the process the call was placed through (its key is the call's id, so it is stored once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -23,8 +26,11 @@ from veche.bus.base import Bus
 from veche.bus.messages import CallDismissed, IncomingCall, ParticipantJoined
 from veche.domain.errors import NotFound
 from veche.domain.model import User
+from veche.domain.notifications import Notice, Notifier
 
 __all__ = ["CallState", "IncomingCalls", "OutgoingCall", "RingingCall"]
+
+logger = logging.getLogger(__name__)
 
 RING_S = 30.0  # how long a call rings when nobody answers (configurable: `directory.ring_s`)
 MAX_RINGING_PER_USER = 10  # a caller repeating himself cannot fill the memory of every server
@@ -75,8 +81,18 @@ class OutgoingCall:
 class IncomingCalls:
     """The calls ringing for each user, as heard on the bus, and the pages waiting for them to change."""
 
-    def __init__(self, bus: Bus, *, ring_s: float = RING_S, now_s: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        ring_s: float = RING_S,
+        now_s: Callable[[], float] = time.monotonic,
+        notifier: Notifier | None = None,
+    ) -> None:
+        """``notifier``: told of calls that end unanswered (rang out, or the caller hung up first) placed here."""
         self._bus = bus
+        self._notifier = notifier
+        self._watches: set[asyncio.Task[None]] = set()
         self._ring_s = ring_s
         self._now = now_s
         self._ringing: dict[int, dict[int, RingingCall]] = {}  # callee id -> conference id -> call
@@ -108,6 +124,42 @@ class IncomingCalls:
         )
         await self._incoming(message)  # rings here at once (calling again sees it); the others hear the bus
         await self._bus.publish(message)
+        if self._notifier is not None:
+            watch = asyncio.create_task(self._notify_if_missed(caller, message), name="missed-call")
+            self._watches.add(watch)
+            watch.add_done_callback(self._watches.discard)
+
+    async def settled(self) -> None:
+        """Wait until every call placed here has ended and its missed call notice (if any) is stored."""
+        while self._watches:
+            await asyncio.gather(*self._watches, return_exceptions=True)
+
+    async def _notify_if_missed(self, caller: User, message: IncomingCall) -> None:
+        """Once the call stops ringing: a "missed_call" notice for the callee unless he answered or declined."""
+        assert self._notifier is not None
+        known = CallState.RINGING.value
+        try:
+            while True:
+                call = await self.wait_outgoing(caller.id, message.conference_id, known, self._ring_s + 1.0)
+                if call.call_id != message.call_id:
+                    return  # called again meanwhile: that call is watched by itself
+                if call.state is not CallState.RINGING:
+                    break
+            if call.state not in (CallState.UNANSWERED, CallState.CANCELLED):
+                return
+            notice = Notice(
+                key=f"missed_call:{message.call_id}",
+                user_id=message.callee_id,
+                kind="missed_call",
+                title=f"Missed call from {caller.display_name}",
+                body=f"{caller.display_name} called you.",
+                url="/directory",
+            )
+            await self._notifier.notify([notice])
+        except NotFound:
+            return  # forgotten already (long after it ended)
+        except Exception:
+            logger.exception("the missed call notice for user %d could not be stored", message.callee_id)
 
     async def decline(self, callee_id: int, conference_id: int) -> None:
         """The callee does not take the call: it stops ringing on every server."""

@@ -3,7 +3,7 @@
 The order is chosen so a failure leaves nothing half-applied:
 1. connect and bind (unreachable servers and wrong service credentials fail here, before any write);
 2. take the change cookie (changes made during the pass are replayed by the incremental sync afterwards);
-3. people, a page at a time (each page one transaction, marked with this pass's generation);
+3. people, a page at a time (each page one transaction; who was seen is kept in memory and checkpointed);
 4. groups with their direct members;
 5. in one transaction: disable people not seen in this pass, drop groups not seen, resolve nested groups,
    roles and access levels, and mark the pass complete.
@@ -27,6 +27,7 @@ from veche.domain.clock import Clock
 from veche.domain.directory import access_mask
 from veche.storage.directory import DirectoryStore, UpsertCounts
 from veche.storage.directory_groups import GroupRules
+from veche.storage.directory_seen import PassChanges, SeenPeople
 
 __all__ = ["FullSync", "SyncProgress", "SyncSummary"]
 
@@ -120,18 +121,23 @@ class FullSync:
             url,
         )
         try:
+            seen_people = SeenPeople(state.seen_people if state.phase == "groups" else None)
+            changes = PassChanges()
+            if state.resumed:  # what the interrupted run changed is not known
+                changes.all()
             if state.phase == "users":
                 done = 0
                 since_checkpoint = 0
                 analyze_at = ANALYZE_FIRST
                 async for page in server.people():
-                    counts, _ = await self._store.upsert_people(
+                    counts, touched = await self._store.upsert_people(
                         page,
-                        generation=state.generation,
                         default_access=access_mask([rules.default_access]),
                         now=self._clock(),
+                        seen=seen_people,
                     )
                     summary.people += counts
+                    changes.people_changed(touched)
                     done += len(page)
                     since_checkpoint += len(page)
                     if since_checkpoint >= CHECKPOINT_EVERY:
@@ -141,17 +147,18 @@ class FullSync:
                         await self._store.refresh_statistics()
                         analyze_at *= 4
                     report(SyncProgress(name, "people", done, 0, expected))
-                await self._store.checkpoint(name, phase="groups", users_done=done)
+                await self._store.checkpoint(name, phase="groups", users_done=done, seen=seen_people)
             groups = 0
+            seen_groups: set[int] = set()
             async for group_page in server.groups():
-                await self._store.upsert_groups(group_page, generation=state.generation)
+                seen_groups.update(await self._store.upsert_groups(group_page, changes=changes))
                 groups += len(group_page)
                 report(SyncProgress(name, "groups", done, groups, expected))
             summary.groups = groups
             await self._store.refresh_statistics()
             report(SyncProgress(name, "finishing", done, groups, expected))
             summary.disabled, summary.groups_removed = await self._store.finish_full_sync(
-                name, state.generation, rules, self._clock()
+                name, rules, self._clock(), seen_people=seen_people, seen_groups=seen_groups, changes=changes
             )
             await self._store.save_cookie(name, cookie)
             await self._store.tidy_after_full_sync()

@@ -86,7 +86,7 @@ class DirectoryLogin(DirectoryAuthenticator):
     async def _save(self, person: DirectoryPerson) -> User | None:
         rules = self._rules.get(person.source, GroupRules())
         counts, touched = await self._store.upsert_people(
-            [person], generation=None, default_access=access_mask([rules.default_access]), now=self._clock()
+            [person], default_access=access_mask([rules.default_access]), now=self._clock()
         )
         if touched:
             await self._store.resolve(person.source, rules, user_ids=touched)

@@ -26,6 +26,7 @@ from veche.domain.clock import Clock
 from veche.domain.directory import access_mask
 from veche.storage.directory import DirectoryStore
 from veche.storage.directory_groups import GroupRules
+from veche.storage.directory_seen import PassChanges
 
 __all__ = ["DirectoryWatcher"]
 
@@ -52,6 +53,7 @@ class DirectoryWatcher:
         self._clock = clock
         self._name = server.source.name
         self._resolve_task: asyncio.Task[None] | None = None
+        self._group_changes = PassChanges()  # members added or removed since the last resolve
         self._cookie: bytes | None = None
         self._cookie_saved_at = 0.0
         self.applied = 0  # changes applied (for tests and statistics)
@@ -100,19 +102,19 @@ class DirectoryWatcher:
             if change.person is not None:
                 _, touched = await self._store.upsert_people(
                     [change.person],
-                    generation=None,
                     default_access=access_mask([self._rules.default_access]),
                     now=now,
                 )
                 if touched:
                     await self._store.resolve(self._name, self._rules, user_ids=touched)
             if change.group is not None:
-                await self._store.upsert_groups([change.group], generation=None)
+                await self._store.upsert_groups([change.group], changes=self._group_changes)
                 self._resolve_soon()
             self.applied += 1
         elif isinstance(change, EntriesDeleted):
             await self._store.disable_people(self._name, change.external_ids)
             if await self._store.delete_groups(self._name, change.external_ids):
+                self._group_changes.all()  # whose groups a removed group changes is not known any more
                 self._resolve_soon()
             self.applied += 1
         elif isinstance(change, EntriesPresent):
@@ -136,10 +138,17 @@ class DirectoryWatcher:
 
     async def _resolve_later(self) -> None:
         await asyncio.sleep(GROUP_RESOLVE_DELAY_S)
-        try:
-            await self._store.resolve(self._name, self._rules)
-        except Exception:
-            logger.exception("directory %s: resolving groups failed", self._name)
+        while True:
+            changes, self._group_changes = self._group_changes, PassChanges()
+            try:
+                await self._store.resolve_changes(self._name, self._rules, changes)
+            except Exception:
+                self._group_changes.all()  # the next resolve recomputes everyone's groups
+                logger.exception("directory %s: resolving groups failed", self._name)
+                return
+            pending = self._group_changes
+            if not (pending.everything or pending.people or pending.members):
+                return  # nothing arrived while resolving
 
     async def _remember_cookie(self, cookie: bytes | None, *, force: bool) -> None:
         if cookie:

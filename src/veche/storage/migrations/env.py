@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from alembic import context
 
+import veche.storage.chat_tables  # noqa: F401 - registers the chat tables in Base.metadata
 import veche.storage.cluster_tables  # noqa: F401 - registers the cluster tables in Base.metadata
 import veche.storage.directory_tables  # noqa: F401 - registers the directory tables in Base.metadata
+import veche.storage.file_tables  # noqa: F401 - registers the chat file tables in Base.metadata
+import veche.storage.history_tables  # noqa: F401 - registers the call history tables in Base.metadata
+import veche.storage.meeting_tables  # noqa: F401 - registers the meeting tables in Base.metadata
+import veche.storage.notify_tables  # noqa: F401 - registers the notification tables in Base.metadata
 import veche.storage.usage_tables  # noqa: F401 - registers the usage statistics tables in Base.metadata
 from veche.storage.tables import Base
 

@@ -24,6 +24,7 @@ from veche.domain.errors import Conflict, Forbidden, NotFound
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, User, VideoCodec
 from veche.domain.ticket import JoinTicket
 from veche.domain.turn_credentials import client_ice_servers
+from veche.web.api.auth import client_address
 from veche.web.api.params import MAX_ID, ConferenceId
 from veche.web.api.schemas import ConferenceIn, ConferenceOut, ConferencePatch, GuestJoinIn, JoinIn, JoinOut
 from veche.web.security import Caller, current_caller, current_user, require_admin, secure_request
@@ -183,6 +184,7 @@ async def join_conference(
     conference, ticket = await request.app.state.container.get_conferences().ticket_for_user(
         conference_id, caller.user, sign_in_token=caller.token
     )
+    await request.app.state.container.get_meetings().check_join(conference, caller.user)  # a scheduled meeting opens
     return await _join_out(request, conference, ticket, body)
 
 
@@ -207,6 +209,8 @@ async def join_as_guest(code: str, body: GuestJoinIn, request: Request, response
             GUEST_COOKIE, key, max_age=GUEST_COOKIE_S, httponly=True, samesite="lax", secure=secure_request(request)
         )
     conference, ticket = await container.get_conferences().ticket_for_guest(code, body.display_name, key)
+    # A scheduled meeting opens at its time, and asks its guests for its PIN if it has one.
+    await container.get_meetings().check_join(conference, None, pin=body.pin, address=client_address(request))
     return await _join_out(request, conference, ticket, body)
 
 

@@ -64,6 +64,8 @@ async def health(request: Request, response: Response) -> dict[str, Any]:
             }
             for view in container.get_registry().servers()
         ]
+    if "base" in container.roles:  # the mail queue: whether mail goes out, how many wait, the last error
+        details["mail"] = await container.get_smtp_sender().status()
     if body["status"] != "ok":
         response.status_code = 503
     if await _may_see_details(request):

@@ -160,6 +160,7 @@ class JoinIn(_In):
 
 class GuestJoinIn(JoinIn):
     display_name: str = Field(min_length=1, max_length=64)
+    pin: str | None = Field(default=None, max_length=12, description="A scheduled meeting's PIN, if it has one")
 
 
 class JoinOut(BaseModel):

@@ -47,6 +47,10 @@ class StatPointOut(BaseModel):
     traffic_out_bytes: int | None
     refusals: int | None
     failovers: int | None  # the cluster's only: conferences moved off a failed app server
+    # From the call history (the cluster and a server; None for a region): the time participants spent in
+    # conferences by sessions that had ended, in hours, and the sessions that joined in the bucket.
+    logged_participant_hours: float | None = None
+    logged_sessions: int | None = None
     # The cluster's only: the most connections in use of each license pool in the bucket.
     license_online_users_peak: int | None = None
     license_video_peak: int | None = None
@@ -105,6 +109,13 @@ async def get_statistics(
     by_start = {b.at_s: b for b in stored}
     points = [_out(point_of(by_start.get(at), at, step)) for at in range(first, last, step)]
     totals = _out(_total(stored, first, last))
+    if region is None:
+        logged = await store.call_rollups(scope, granularity, first, last)
+        for point, at in zip(points, range(first, last, step), strict=True):
+            point.logged_participant_hours, point.logged_sessions = _logged(logged.get(at, (0, 0)))
+        totals.logged_participant_hours, totals.logged_sessions = _logged(
+            (sum(ms for ms, _ in logged.values()), sum(n for _, n in logged.values()))
+        )
     if scope == CLUSTER:
         for pool in Pool:
             field = f"license_{pool.value}_peak"
@@ -121,6 +132,11 @@ async def get_statistics(
         points=points,
         totals=totals,
     )
+
+
+def _logged(bucket: tuple[int, int]) -> tuple[float, int]:
+    participant_ms, sessions = bucket
+    return round(participant_ms / 3_600_000, 3), sessions
 
 
 def _total(stored: list[Rollup], first: int, last: int) -> StatPoint:

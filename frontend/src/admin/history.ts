@@ -1,0 +1,2 @@
+// Filled in by the collaboration work (issue 10): see the page template that loads this bundle.
+export {};
