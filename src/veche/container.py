@@ -539,7 +539,7 @@ class Container:
             NoticeStore(self.get_database().sessions),
             self.get_mailer(),
             utc_now,
-            public_url=self.settings.http.public_url or "",
+            public_url=self.public_base_url(),  # links in mails are absolute
         )
         if "base" in self.roles:
             notifier.on_pushes_queued(self.get_push_sender().wake)

@@ -101,9 +101,12 @@ async def delete_avatar(request: Request, user: User = Depends(current_user)) ->
 @router.get(
     "/avatars/{user_id}",
     response_class=Response,
-    summary="A user's picture (signed-in users; 404 when he has none)",
+    summary="A user's picture (for whoever may see him in the address book; 404 when he has none)",
     responses={200: {"content": PICTURE_TYPES, "description": "The picture"}},
 )
-async def get_avatar(user_id: UserId, request: Request, _user: User = Depends(current_user)) -> Response:
-    data, kind = await request.app.state.container.get_profiles().avatar(user_id)
+async def get_avatar(user_id: UserId, request: Request, user: User = Depends(current_user)) -> Response:
+    container = request.app.state.container
+    if user_id != user.id:
+        await container.get_address_book().contact(user, user_id)  # 404 for someone he may not see, as for nobody
+    data, kind = await container.get_profiles().avatar(user_id)
     return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=300"})
