@@ -48,6 +48,8 @@ def _settings(args: argparse.Namespace) -> VecheSettings:
     settings = load_settings(config, **overrides)
     if http:
         settings = settings.model_copy(update={"http": settings.http.model_copy(update=http)})
+    if getattr(args, "sip_port", None) is not None:
+        settings = settings.model_copy(update={"sip": settings.sip.model_copy(update={"port": args.sip_port})})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings
 
@@ -199,16 +201,21 @@ def cmd_dev_cluster(args: argparse.Namespace) -> int:
         password = Path(args.admin_password_file).read_text().strip()
     else:
         password = secrets.token_urlsafe(12)
+    apps = args.apps if args.apps is not None else (2 if args.ha else 3)
     cluster = DevCluster(
         root=root,
-        apps=args.apps,
+        apps=apps,
         http_port=args.http_port,
         admin_password=password,
         database_url=args.database_url or "",
         nats_url=args.nats_url or "",
         auto_approve=not args.no_auto_approve,
+        ha=args.ha,
     )
-    print(f"Veche dev cluster in {root}: manager, base, web and {args.apps} app server(s)")
+    if args.ha:
+        print(f"Veche dev cluster in {root}: 2 managers, 2 base, 2 web, {apps} app server(s), Patroni, 3 NATS nodes")
+    else:
+        print(f"Veche dev cluster in {root}: manager, base, web and {apps} app server(s)")
 
     def stop_on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM / SIGHUP stop everything as Ctrl-C does (the `finally` below)
@@ -217,10 +224,12 @@ def cmd_dev_cluster(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, stop_on_signal)
     try:
         cluster.start()
+        if args.ha:
+            print("\n".join(cluster.describe()))
         print(f"  Open {cluster.web_url} — user `admin`, password in {root / 'admin_password'}")
         print("  Ctrl-C stops everything.")
         sys.stdout.flush()
-        while all(p.alive() for p in cluster.processes if p.role != "app"):
+        while args.ha or all(p.alive() for p in cluster.processes if p.role != "app"):  # with --ha: until Ctrl-C
             time.sleep(0.5)
         print("a core process exited; stopping", file=sys.stderr)
         return 1
@@ -274,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", help="where the database, secrets and Janus config live (default ./.veche)")
     up.add_argument("--host", help="address to listen on (default 0.0.0.0)")
     up.add_argument("--http-port", type=int, help="HTTP(S) port (default 8080)")
+    up.add_argument("--sip-port", type=int, help="SIP port, UDP and TCP (default 5060; docs/sip.md)")
     up.add_argument("--tls-cert", metavar="FILE", help="PEM certificate (then any chain) to serve HTTPS with")
     up.add_argument("--tls-key", metavar="FILE", help="its PEM private key (unencrypted)")
     up.add_argument(
@@ -300,7 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="development helpers").add_subparsers(dest="dev_command", required=True)
     cluster = dev.add_parser("cluster", help="run a whole cluster on this machine (throwaway PostgreSQL and NATS)")
-    cluster.add_argument("--apps", type=int, default=3, help="number of app servers (each with its own Janus)")
+    cluster.add_argument("--apps", type=int, help="number of app servers, each with its Janus (default 3; --ha: 2)")
+    cluster.add_argument(
+        "--ha", action="store_true", help="two of each role, PostgreSQL primary + standby under Patroni, 3 NATS nodes"
+    )
     cluster.add_argument("--data-dir", help="where everything lives (default ./.veche-cluster)")
     cluster.add_argument("--http-port", type=int, default=8080, help="the web server's port")
     cluster.add_argument("--admin-password-file", help="password of the admin `admin` (default: generated)")

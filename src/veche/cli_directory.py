@@ -30,7 +30,7 @@ class ProgressBar:
 
     def __call__(self, p: SyncProgress) -> None:
         now = time.monotonic()
-        if now - self._last < self._interval and p.phase != "finishing":
+        if now - self._last < self._interval and p.phase not in ("indexing", "finishing"):
             return
         self._last = now
         rate = p.people / max(now - self._started, 1e-6)
@@ -41,6 +41,8 @@ class ProgressBar:
             line = f"{p.source}: people [{bar}] {p.people:,} / ~{p.expected_people:,}  {rate:,.0f}/s"
         elif p.phase == "people":
             line = f"{p.source}: people {p.people:,}  {rate:,.0f}/s"
+        elif p.phase == "indexing":
+            line = f"{p.source}: {p.people:,} people loaded; building the address book's search indexes…"
         elif p.phase == "groups":
             line = f"{p.source}: groups {p.groups:,}"
         else:

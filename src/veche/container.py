@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from datetime import timedelta
 from email.utils import parseaddr
+from pathlib import Path
 
 from prometheus_client.core import Metric
 
@@ -14,6 +15,9 @@ from veche.app.call_log_sender import CallLogSender
 from veche.app.license_seats import LicenseSeats
 from veche.app.media_engine import MediaEngine
 from veche.app.service import AppService
+from veche.app.sip.dial_in import DialIn
+from veche.app.sip.directory import BusConferenceDirectory
+from veche.app.sip.listener import SipListener
 from veche.base.account_watch import AccountWatch
 from veche.base.auth import AuthService
 from veche.base.call_history import CallHistory
@@ -24,6 +28,7 @@ from veche.base.chats.delivery import ChatDelivery
 from veche.base.chats.post_office import ChatPostOffice
 from veche.base.chats.service import ChatService
 from veche.base.conferences import ConferenceService
+from veche.base.dial_in_directory import DialInDirectory
 from veche.base.directory.address_book import AddressBook
 from veche.base.directory.calls import IncomingCalls
 from veche.base.directory.login import DirectoryLogin
@@ -50,12 +55,14 @@ from veche.base.notify.webpush import WebPushSender
 from veche.base.profiles import ProfileService
 from veche.base.signaling_placement import PlacementJanitor, SignalingPlacement
 from veche.base.user_admin import UserAdmin
+from veche.base.work_once import WorkOnce
 from veche.bus.base import Bus
 from veche.bus.inproc import InProcessBus
 from veche.config.settings import VecheSettings, read_or_create_secret
 from veche.domain.clock import utc_now
 from veche.domain.directory import access_mask
 from veche.domain.login_throttle import LoginThrottle
+from veche.manager.leadership import ManagerLeadership
 from veche.manager.license_file import InstalledLicense
 from veche.manager.license_pool import LicensePool
 from veche.manager.registry import ServerRegistry
@@ -70,8 +77,10 @@ from veche.metrics import (
     license_seat_metrics,
 )
 from veche.node.agent import NodeState, ServerAgent, load_server_id
+from veche.node.tls import server_certificate
 from veche.storage.address_book import AddressBookStore
 from veche.storage.call_history import CallHistoryStore
+from veche.storage.chat_posts import ConferenceChatPosts
 from veche.storage.chats import ChatStore as ChatsStore
 from veche.storage.cluster import PlacementStore, ServerCatalogStore, SharedSettingsStore
 from veche.storage.conferences import ChatStore, ConferenceStore
@@ -79,12 +88,15 @@ from veche.storage.database import Database
 from veche.storage.directory import DirectoryStore
 from veche.storage.directory_leases import WatchLeaseStore
 from veche.storage.directory_status import SyncStatusStore
+from veche.storage.leader_lock import LeaderLockStore
 from veche.storage.licenses import LicenseStore
+from veche.storage.login_throttle import LoginThrottleStore
 from veche.storage.meetings import MeetingStore
 from veche.storage.notifications import MailQueueStore, NoticeStore, PushTargetStore
 from veche.storage.statistics_layouts import StatisticsLayoutStore
 from veche.storage.usage_stats import UsageStatsStore
 from veche.storage.users import SessionStore, UserStore
+from veche.storage.work_claims import WorkClaimStore
 
 __all__ = ["Container", "ALL_ROLES"]
 
@@ -188,6 +200,32 @@ class Container:
             auto_approve=self.settings.cluster.auto_approve,
             own_server_id=self.server_id,
             handles_registration="manager" in self.roles,
+            serving=self.get_manager_leadership().is_active if "manager" in self.roles else lambda: True,
+        )
+
+    @functools.cache  # noqa: B019
+    def get_manager_leadership(self) -> ManagerLeadership:
+        """One active manager, the others standby (docs/operations.md): only the active one serves."""
+        cluster = self.settings.cluster
+        pool, recorder = self.get_license_pool, self.get_usage_recorder
+
+        async def elected() -> int:
+            await pool().start()  # a new epoch: grants of the manager before are ignored from now on
+            await recorder().start()
+            return pool().epoch
+
+        async def deposed() -> None:
+            await pool().stop()
+            await recorder().stop()
+
+        return ManagerLeadership(
+            LeaderLockStore(self.get_database().sessions),
+            holder=f"{cluster.name or self.server_id}@{self.server_id}",
+            ttl_s=cluster.leader_ttl_s,
+            renew_s=cluster.leader_renew_s,
+            wall=utc_now,
+            elected=elected,
+            deposed=deposed,
         )
 
     @functools.cache  # noqa: B019
@@ -218,6 +256,7 @@ class Container:
             session_ttl=timedelta(hours=security.session_ttl_hours),
             throttle=LoginThrottle(max_failures=security.login_max_failures, window_s=security.login_window_s),
             directory=self.get_directory_login(),
+            shared_throttle=LoginThrottleStore(self.get_database().sessions),  # every web server counts them
         )
 
     @functools.cache  # noqa: B019
@@ -244,7 +283,25 @@ class Container:
     def get_chat_archive(self) -> ChatArchive:
         days = self.settings.chat.retention_days
         retention = timedelta(days=days) if days else None
-        return ChatArchive(self.get_bus(), ChatStore(self.get_database().sessions), retention=retention, clock=utc_now)
+        return ChatArchive(
+            self.get_bus(),
+            ChatStore(self.get_database().sessions),
+            retention=retention,
+            clock=utc_now,
+            once=self.get_work_once(),  # several base servers hear each message: one stores it
+            posts=ConferenceChatPosts(self.get_database().sessions),  # a resent post is not stored twice
+        )
+
+    @functools.cache  # noqa: B019
+    def get_work_once(self, keep: bool = True) -> WorkOnce:
+        """Work every base server hears of, done by the one that claims it (``keep``: duplicates heard later are
+        left alone too; without, only doing it at the same time is prevented)."""
+        return WorkOnce(
+            WorkClaimStore(self.get_database().sessions),
+            self.server_id,
+            utc_now,
+            keep=timedelta(minutes=10) if keep else timedelta(0),
+        )
 
     # -- persistent chats (docs/chat.md) --------------------------------------------------------------------
 
@@ -345,6 +402,7 @@ class Container:
             clock=utc_now,
             after_storing=self.get_chat_archive().purge_if_due,
             notifier=self.get_notifier(),
+            once=self.get_work_once(),  # several base servers hear each post: one stores it
         )
 
     @functools.cache  # noqa: B019
@@ -373,6 +431,29 @@ class Container:
             call_log=self.get_call_log_sender(),
         )
 
+    @functools.cache  # noqa: B019
+    def get_sip_listener(self) -> SipListener:
+        """SIP dial-in (docs/sip.md), app role: numbers are looked up in the base role over the bus."""
+        dial_in = DialIn(BusConferenceDirectory(self.get_bus()), self.get_license_seats())
+        return SipListener(
+            self.settings.sip, dial_in, host=self.settings.http.host, certificate=self._sip_certificate()
+        )
+
+    def _sip_certificate(self) -> tuple[Path, Path] | None:
+        """SIP over TLS uses the HTTPS certificate: the configured pair, else the one generated for HTTPS."""
+        http = self.settings.http
+        if self.settings.sip.tls_port is None:
+            return None
+        if http.tls_cert_file is not None and http.tls_key_file is not None:
+            return http.tls_cert_file, http.tls_key_file
+        cert = server_certificate(http, self.settings.data_dir, utc_now()) if http.tls else None
+        return (cert.cert_file, cert.key_file) if cert is not None else None
+
+    @functools.cache  # noqa: B019
+    def get_dial_in_directory(self) -> DialInDirectory:
+        """Base role: which conference a dialled number is, for the app servers' SIP listeners."""
+        return DialInDirectory(self.get_bus(), ConferenceStore(self.get_database().sessions), self.get_meetings())
+
     # -- call history (docs/call-history.md) --------------------------------------------------------------------
 
     @functools.cache  # noqa: B019
@@ -393,7 +474,12 @@ class Container:
     @functools.cache  # noqa: B019
     def get_call_log(self) -> CallLog:
         """Stores what app servers send and closes what dead servers left open (base role)."""
-        return CallLog(self.get_bus(), self.get_call_history(), retention_days=self.settings.history.retention_days)
+        return CallLog(
+            self.get_bus(),
+            self.get_call_history(),
+            retention_days=self.settings.history.retention_days,
+            once=self.get_work_once(keep=False),  # one base server at a time stores a batch
+        )
 
     @functools.cache  # noqa: B019
     def get_call_history_view(self) -> CallHistory:
@@ -423,6 +509,8 @@ class Container:
             reservations=self.settings.leases.reserved(),
             wall=utc_now,
             today=lambda: utc_now().date(),
+            manager=self.settings.cluster.name or self.server_id,
+            takeovers=lambda: self.get_manager_leadership().takeovers(),
         )
 
     # -- statistics -------------------------------------------------------------------------------------------
@@ -606,6 +694,7 @@ class Container:
             open_before=timedelta(minutes=config.open_before_minutes),
             max_invitees=config.max_invitees,
             uid_domain=self.settings.smtp.sender_domain,
+            pin_counters=LoginThrottleStore(self.get_database().sessions),  # every web server counts wrong PINs
         )
 
     @functools.cache  # noqa: B019
@@ -644,6 +733,7 @@ class Container:
             self.get_chat_post_office()
             self.get_chat_file_retention().start()  # deletes chat files past the chat retention, hourly
             self.get_call_log().start()
+            self.get_dial_in_directory()
             self.get_placement_janitor()
             self.get_account_watch()
             self.get_presence()
@@ -657,8 +747,7 @@ class Container:
                     self.get_directory_sync().start()
         if "manager" in self.roles:
             await self.get_server_admin().start()
-            await self.get_license_pool().start()
-            await self.get_usage_recorder().start()
+            await self.get_manager_leadership().start()  # starts the license pool and statistics when active
         if "web" in self.roles:
             self.get_signaling_placement()
             self.get_chat_delivery()
@@ -675,6 +764,7 @@ class Container:
             agent.app_figures = app.figures
             agent.engine_status = app.engine_status
             agent.on_settings(app.apply_settings)
+            await self.get_sip_listener().start()  # after the license seats: calls take gateway connections
         await agent.start(manager_here="manager" in self.roles)
 
     async def stop(self) -> None:
@@ -688,13 +778,13 @@ class Container:
         if "base" in self.roles and self.settings.directory.sources:
             await self.get_directory_sync().stop()
         if "app" in self.roles:
+            await self.get_sip_listener().stop()
             await self.get_app_service().stop()
             await self.get_license_seats().stop()
         if "base" in self.roles:
             await self.get_call_log().stop()  # after the app role: its last sessions are stored
         if "manager" in self.roles:
-            await self.get_usage_recorder().stop()
-            await self.get_license_pool().stop()
+            await self.get_manager_leadership().stop()
         await self.get_bus().close()
         if self.uses_database:
             await self.get_database().close()

@@ -14,7 +14,8 @@ from typing import ClassVar
 import pytest
 
 from tests.support.eventually import eventually
-from veche.bus import messages
+from veche.bus import archive_messages, messages
+from veche.bus.archive_messages import ArchiveChatPost
 from veche.bus.base import BusError, NoResponder, UnexpectedReply
 from veche.bus.envelope import (
     Fault,
@@ -92,6 +93,9 @@ SAMPLES: list[BusMessage] = [
     ShutdownServer(),
     SettingsChanged(settings=SharedSettings(revision=5, guests_allowed=False, turn_servers=[{"urls": "turn:t:3478"}])),
     ChatPosted(conference_id=3, sender="u:1", display_name="Анна", text="привет \u2014 hi", ts="2024-05-01T10:00:00Z"),
+    ArchiveChatPost(
+        post_id="9b1f", conference_id=3, sender="p-9", display_name="Анна", text="привет", ts="2024-05-01T10:00:00Z"
+    ),
     ModerateParticipant(conference_id=3, participant="p-9", action="mute", by="Boris"),
     ListParticipants(conference_id=3),
     ParticipantList(
@@ -139,7 +143,8 @@ Connect = Callable[..., Awaitable[NatsBus]]
 def test_every_declared_message_class_has_a_sample() -> None:
     declared = {
         cls
-        for _, cls in inspect.getmembers(messages, inspect.isclass)
+        for module in (messages, archive_messages)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
         if issubclass(cls, BusMessage) and "subject" in cls.__dict__  # not the bases (BusRequest[...])
     }
     assert declared == {type(sample) for sample in SAMPLES}

@@ -10,7 +10,17 @@ from .browser import BrowserSession, UserAccount, Veche
 
 pytestmark = [pytest.mark.browser, pytest.mark.janus]
 
-NAVIGATION = ["Overview", "Users", "Conferences", "Servers & settings", "Directory", "License", "Statistics", "History"]
+NAVIGATION = [
+    "Overview",
+    "Users",
+    "Conferences",
+    "Servers & settings",
+    "Components",
+    "Directory",
+    "License",
+    "Statistics",
+    "History",
+]
 
 
 async def _admin(veche: Veche) -> BrowserSession:

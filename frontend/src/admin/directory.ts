@@ -9,7 +9,7 @@ export interface Source {
   kind: string;
   urls: string[];
   state: "never synced" | "syncing" | "complete" | "failed" | "interrupted";
-  phase: "connecting" | "people" | "groups" | "finishing" | null;
+  phase: "connecting" | "people" | "indexing" | "groups" | "finishing" | null;
   trigger: string | null;
   people_done: number;
   groups_done: number;
@@ -68,6 +68,8 @@ export function describeState(s: Source): { text: string; share: number | null }
         };
       }
       return { text: `syncing: people ${n(s.people_done)}`, share: null };
+    case "indexing":
+      return { text: `syncing: ${n(s.people_done)} people loaded, building the search indexes`, share: 1 };
     case "groups":
       return { text: `syncing: ${n(s.people_done)} people done, groups ${n(s.groups_done)}`, share: 1 };
     case "finishing":

@@ -9,12 +9,12 @@ from typing import Any
 
 from veche.app.admission import Admission, CountedAdmission
 from veche.app.call_log_sender import CallLogSender
+from veche.app.chat_archive_sender import ChatArchiveSender
 from veche.app.conference_room import ConferenceRoom
 from veche.app.media_engine import MediaEngine
 from veche.bus.base import Bus, BusError
 from veche.bus.messages import (
     BusMessage,
-    ChatPosted,
     CommandResult,
     ConferenceEnded,
     EngineStatus,
@@ -29,7 +29,7 @@ from veche.bus.messages import (
 from veche.bus.session_messages import EndSessions, FindDisabledAccounts
 from veche.domain.license_pools import Pool
 from veche.domain.model import VideoCodec
-from veche.domain.room import ChatEntry, ParticipantKind, RoomParticipant
+from veche.domain.room import ParticipantKind, RoomParticipant
 from veche.domain.room_errors import RoomError
 from veche.domain.shared_settings import SharedSettings
 from veche.domain.ticket import JoinTicket
@@ -62,6 +62,7 @@ class AppService:
         self.admission = admission if admission is not None else CountedAdmission()
         self._account_check_s = account_check_s
         self.call_log = call_log  # the call history: every session here, sent to the base role
+        self.chat_archive = ChatArchiveSender(bus)  # chat posts, sent to the base role until acknowledged
         self._account_task: asyncio.Task[None] | None = None
         self._bitrate = bitrate_bps
         self._configured_bitrate = bitrate_bps
@@ -87,6 +88,7 @@ class AppService:
         self._account_task = asyncio.create_task(self._check_accounts())
         if self.call_log is not None:
             await self.call_log.start()
+        self.chat_archive.start()
 
     async def stop(self) -> None:
         self._running = False
@@ -99,6 +101,7 @@ class AppService:
         self._rooms.clear()
         if self.call_log is not None:
             await self.call_log.stop()  # closes the sessions still open and hands them to base
+        await self.chat_archive.stop()
         await self.engine.stop()
 
     def room_for(self, ticket: JoinTicket) -> ConferenceRoom:
@@ -111,7 +114,7 @@ class AppService:
                 ticket.max_participants,
                 self.engine,
                 bitrate_bps=self._bitrate,
-                chat_sink=self._store_chat,
+                chat_sink=self.chat_archive.post,
                 video_codec=self._codec_of(ticket),
                 admission=self.admission,
                 epoch=ticket.epoch,
@@ -188,17 +191,6 @@ class AppService:
     @property
     def participants(self) -> int:
         return sum(len(r.state.participants) for r in self._rooms.values())
-
-    async def _store_chat(self, conference_id: int, entry: ChatEntry) -> None:
-        await self._bus.publish(
-            ChatPosted(
-                conference_id=conference_id,
-                sender=entry.sender,
-                display_name=entry.display_name,
-                text=entry.text,
-                ts=entry.ts,
-            )
-        )
 
     async def _on_engine_restart(self) -> None:
         logger.warning("media engine restarted: asking %d conference(s) to republish", len(self._rooms))

@@ -16,9 +16,10 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from veche.base.shared_throttle import SharedThrottle, ThrottleCounters
 from veche.domain.clock import Clock
 from veche.domain.errors import AuthenticationFailed, InvalidInput, RateLimited
-from veche.domain.login_throttle import LoginThrottle, Refusal, RefusalReason
+from veche.domain.login_throttle import LoginThrottle, Outcome, Refusal, RefusalReason
 from veche.domain.model import User
 from veche.domain.names import clean_name
 from veche.storage.users import SessionStore, UserStore
@@ -113,12 +114,13 @@ class AuthService:
         session_ttl: timedelta,
         throttle: LoginThrottle,
         directory: DirectoryAuthenticator | None = None,
+        shared_throttle: ThrottleCounters | None = None,  # several web servers: count failures together
     ) -> None:
         self._users = users
         self._sessions = sessions
         self._clock = clock
         self._ttl = session_ttl
-        self._throttle = throttle
+        self._throttle = SharedThrottle(throttle, shared_throttle, clock)
         self._directory = directory
 
     @staticmethod
@@ -139,29 +141,29 @@ class AuthService:
 
     async def login(self, login: str, password: str, *, client: str, kind: str) -> LoginResult:
         """Check the password and open a session; throttled per login and address (see domain/login_throttle)."""
-        reserved = self._throttle.begin(login.lower(), client, self._clock().timestamp())
+        reserved = await self._throttle.begin(login.lower(), client)  # counted by every web server
         if isinstance(reserved, Refusal):
             wait = reserved.retry_after_whole_s
             logger.info("throttled login for %r from %s (%s)", login, client, reserved.reason.value)
             raise RateLimited(f"{_REFUSALS[reserved.reason]} Try again in {wait} s.", wait)
         # The reserved attempt counts as a failure unless shown to be something else: a request cancelled while
         # its hash runs (the client hung up) must not free its place for another guess.
-        outcome = self._throttle.failed
+        outcome: Outcome = "failed"
         try:
             try:
                 user, stored = await self._check_password(login, password)
             except Exception:
-                outcome = self._throttle.released  # a store or directory error: no guess was checked
+                outcome = "released"  # a store or directory error: no guess was checked
                 raise
             if user is None:
                 logger.info("failed login for %r from %s", login, client)
                 raise AuthenticationFailed("Wrong login or password.")
             if user.disabled:
-                outcome = self._throttle.released
+                outcome = "released"
                 raise AuthenticationFailed("This account is disabled.")
-            outcome = self._throttle.succeeded
+            outcome = "succeeded"
         finally:
-            outcome(reserved, self._clock().timestamp())
+            await self._throttle.settle(reserved, outcome)
         if stored is not None and _hasher.check_needs_rehash(stored):
             await self._users.set_password_hash(user.id, await self.hash_password(password))
         now = self._clock()

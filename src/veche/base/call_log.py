@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from veche.base.work_once import WorkOnce, work_key
 from veche.bus.base import Bus
 from veche.bus.messages import BusMessage, CallSessionRecord, CommandResult, RecordCallSessions, ServerHeartbeat
 from veche.domain.call_history import (
@@ -24,6 +25,7 @@ from veche.domain.call_history import (
     dead_servers,
 )
 from veche.storage.call_history import CallHistoryStore
+from veche.storage.unavailable import DatabaseOutageLog
 
 __all__ = ["CallLog", "from_wire"]
 
@@ -46,13 +48,17 @@ class CallLog:
         clock_ms: Callable[[], int] = _wall_ms,
         sweep_s: float = SWEEP_S,
         retention_days: int = 0,
+        once: WorkOnce | None = None,
     ) -> None:
-        """``retention_days``: calls that ended longer ago are deleted, hourly (0: kept for good)."""
+        """``retention_days``: calls that ended longer ago are deleted, hourly (0: kept for good). ``once``: with
+        several base servers, the one that claims a batch stores it (the others decline while it does)."""
+        self._once = once
         self._store = store
         self._retention_ms = retention_days * 86_400_000
         self._last_purge_ms: int | None = None
         self._clock_ms = clock_ms
         self._sweep_s = sweep_s
+        self._outage = DatabaseOutageLog(logger, "call history")
         self._heard: dict[str, int] = {}  # server id -> when it was last heard of (heartbeat or a batch)
         self._listening_since = clock_ms()
         self._task: asyncio.Task[None] | None = None
@@ -76,6 +82,19 @@ class CallLog:
 
     async def _on_record(self, message: RecordCallSessions) -> BusMessage | None:
         self._heard[message.server_id] = self._clock_ms()
+        if self._once is None:
+            return await self._record(message)
+        # Storing a batch again later changes nothing (the newest revision wins); storing it on two servers at
+        # once would count its changes twice in the roll-ups: one at a time.
+        key = work_key("call-history", message.model_dump_json())
+        try:
+            mine, answer = await self._once.run(key, lambda: self._record(message))
+        except Exception:  # the claim could not be written: the database is away
+            logger.exception("could not claim %d call history session(s)", len(message.sessions))
+            return CommandResult(ok=False, code="unavailable", message="The call history could not be stored.")
+        return answer if mine else None
+
+    async def _record(self, message: RecordCallSessions) -> CommandResult:
         try:
             await self._store.record(
                 message.server_id, message.incarnation, message.started_at_ms, [from_wire(s) for s in message.sessions]
@@ -118,8 +137,11 @@ class CallLog:
                     self._last_purge_ms is None or self._clock_ms() - self._last_purge_ms >= PURGE_EVERY_MS
                 ):
                     await self.purge()
-            except Exception:
-                logger.exception("call history: closing dead servers' sessions or purging failed (tried again)")
+                self._outage.succeeded()
+            except Exception as exc:
+                if not self._outage.failed(exc):
+                    logger.exception("call history: closing dead servers' sessions or purging failed (tried again)")
+                await asyncio.sleep(self._outage.backoff_s())
 
 
 def from_wire(wire: CallSessionRecord) -> SessionRecord:

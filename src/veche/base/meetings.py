@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from veche.base.conferences import MAX_PARTICIPANTS_LIMIT, ConferenceChanges, ConferenceService, NewConference
 from veche.base.meeting_mail import MeetingMail
+from veche.base.shared_throttle import SharedThrottle, ThrottleCounters
 from veche.domain.clock import Clock
 from veche.domain.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from veche.domain.login_throttle import LoginThrottle, Refusal
@@ -140,6 +141,7 @@ class MeetingService:
         open_before: timedelta,
         max_invitees: int,
         uid_domain: str,
+        pin_counters: ThrottleCounters | None = None,  # several web servers: count wrong PINs together
     ) -> None:
         self._meetings = meetings
         self._conferences = conferences
@@ -152,8 +154,10 @@ class MeetingService:
         self.open_before = open_before
         self._max_invitees = max_invitees
         self._uid_domain = uid_domain
-        # Guests' PIN guesses, per meeting and address (in this web server's memory): 5 wrong a minute, then back-off.
-        self._pin_throttle = LoginThrottle(max_failures=PIN_MAX_FAILURES, window_s=60.0)
+        # Guests' PIN guesses, per meeting and address (counted by every web server): 5 wrong a minute, then back-off.
+        self._pin_throttle = SharedThrottle(
+            LoginThrottle(max_failures=PIN_MAX_FAILURES, window_s=60.0, name="meeting_pin"), pin_counters, clock
+        )
 
     @property
     def store(self) -> MeetingStore:
@@ -514,7 +518,7 @@ class MeetingService:
         if meeting is None:
             return
         if user is None and meeting.pin is not None:
-            self._check_pin(meeting.id, meeting.pin, pin, address)
+            await self._check_pin(meeting.id, meeting.pin, pin, address)
         window = await self.window_of(meeting)
         if window.open:
             return
@@ -535,18 +539,17 @@ class MeetingService:
         meeting = await self._meetings.by_conference(conference.id)
         return meeting is not None and meeting.pin is not None
 
-    def _check_pin(self, meeting_id: int, expected: str, given: str | None, address: str) -> None:
+    async def _check_pin(self, meeting_id: int, expected: str, given: str | None, address: str) -> None:
         if not given:
             raise PinRequired("This meeting asks for its PIN: enter the PIN from the invitation.")
-        key, now = f"meeting:{meeting_id}", self._clock().timestamp()
-        attempt = self._pin_throttle.begin(key, address, now)
+        attempt = await self._pin_throttle.begin(f"meeting:{meeting_id}", address)
         if isinstance(attempt, Refusal):
             wait = attempt.retry_after_whole_s
             raise RateLimited(f"Too many wrong PINs. Try again in {wait} seconds.", wait)
         if hmac.compare_digest(given.encode(), expected.encode()):
-            self._pin_throttle.succeeded(attempt, now)
+            await self._pin_throttle.settle(attempt, "succeeded")
             return
-        self._pin_throttle.failed(attempt, now)
+        await self._pin_throttle.settle(attempt, "failed")
         raise PinRequired("That is not this meeting's PIN. Check the invitation and try again.")
 
     async def start_early(self, user: User, meeting_id: int) -> Meeting:

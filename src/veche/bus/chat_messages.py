@@ -4,9 +4,10 @@ its members (base/chats/delivery.py)."""
 
 from __future__ import annotations
 
+import secrets
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from veche.bus.messages import BusMessage, BusRequest
 
@@ -59,6 +60,8 @@ class PostChatMessage(BusRequest[ChatPostResult]):
     display_name: str
     text: str
     attachment: ChatFile | None = None
+    # Every base server hears the request: the one that claims this id stores the message (base/work_once.py).
+    post_id: str = Field(default_factory=lambda: secrets.token_hex(12))
 
 
 class ChatMessageStored(BusMessage):

@@ -15,6 +15,7 @@ __all__ = [
     "LeaseRequest",
     "LeaseReturn",
     "LicenseReport",
+    "ManagerTakeover",
     "PoolAsk",
     "PoolFigures",
     "PoolGrant",
@@ -82,6 +83,15 @@ class UsagePoint(BaseModel):
     refusals: int
 
 
+class ManagerTakeover(BaseModel):
+    """A manager that became the active one (its leader lock: manager/leadership.py), from whom, at which epoch."""
+
+    at: str  # ISO-8601 UTC
+    manager: str
+    previous: str  # "" when no manager was active
+    epoch: int
+
+
 class LicenseReport(BusMessage):
     subject: ClassVar[str] = "veche.license.report.reply"
     organisation: str | None
@@ -93,6 +103,8 @@ class LicenseReport(BusMessage):
     pools: dict[str, PoolFigures]
     usage: list[UsagePoint] = []
     refused: str = ""  # InstallLicense: why the file was refused (the previous license stays)
+    manager: str = ""  # the active manager, which answers
+    takeovers: list[ManagerTakeover] = []  # the latest first
 
 
 class GetLicenseReport(BusRequest[LicenseReport]):

@@ -19,8 +19,10 @@ An addressed server always replies: the answer, or a fault when its handlers dec
 ``request_to`` a live server never waits for the timeout: a decline is a :class:`NoResponder`, a failure a
 :class:`BusError`, each naming the server; ``request_to`` a dead one fails with a :class:`NoResponder` naming it.
 
-The connection reconnects forever. While NATS is away, publishes are dropped (debug log) and requests
-raise :class:`BusDisconnected` at once; subscriptions come back by themselves after the reconnect.
+The connection reconnects forever, to any server of the list (and those the cluster announces). While NATS
+is away, publishes are dropped (debug log) and requests raise :class:`BusDisconnected` at once; a request
+waiting for its answer when the connection drops fails with :class:`BusDisconnected` then (its answer may be
+lost with the node), not at its timeout. Subscriptions come back by themselves after the reconnect.
 """
 
 from __future__ import annotations
@@ -121,7 +123,8 @@ class NatsBus(Bus):
         ``ping_interval_s`` bounds how long a silently broken connection goes unnoticed (two missed pings).
         """
         bus = cls(Client(), server_id=server_id, drain_timeout_s=drain_timeout_s)
-        urls = [servers] if isinstance(servers, str) else list(servers)
+        # A string may list several servers, comma separated, as bus.url does.
+        urls = [p.strip() for p in servers.split(",") if p.strip()] if isinstance(servers, str) else list(servers)
         bus._connect_task = asyncio.create_task(
             bus._nc.connect(
                 servers=urls,
@@ -149,6 +152,17 @@ class NatsBus(Bus):
     @property
     def is_connected(self) -> bool:
         return self._connected.is_set() and self._nc.is_connected
+
+    @property
+    def connected_server(self) -> str | None:
+        """The ``host:port`` of the NATS server this connection is on now; None while disconnected."""
+        url = self._nc.connected_url
+        return url.netloc if url is not None and self.is_connected else None
+
+    @property
+    def known_servers(self) -> list[str]:
+        """Every NATS server this connection may use: the configured ones and those the cluster announced."""
+        return [url.netloc for url in self._nc.servers]
 
     async def wait_connected(self, timeout_s: float) -> bool:
         """Wait until the connection is up; False when it is not within ``timeout_s``."""
@@ -265,6 +279,8 @@ class NatsBus(Bus):
             return cast("R", await asyncio.wait_for(pending.future, timeout_s))
         except _QUIET_ERRORS as exc:
             raise BusDisconnected(f"Lost NATS while sending {message.subject}: {exc!r}") from exc
+        except _ConnectionLost:
+            raise BusDisconnected(f"Lost NATS while waiting for the answer to {message.subject}.") from None
         except _Failed as exc:
             raise BusError(f"Server {target} failed to handle {message.subject}: {exc.detail}") from None
         except TimeoutError:
@@ -408,10 +424,17 @@ class NatsBus(Bus):
         if self._connected.is_set() and not self._closed:
             logger.warning("lost the NATS connection; reconnecting (events are dropped meanwhile)")
         self._connected.clear()
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(_ConnectionLost())
 
     async def _on_reconnected(self) -> None:
         logger.info("reconnected to NATS")
         self._connected.set()
+
+
+class _ConnectionLost(Exception):
+    """The connection dropped while the request waited: its answer, if any, went with the node."""
 
 
 class _NobodyListens(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["BusConfig", "ClusterConfig"]
 
@@ -13,6 +13,9 @@ class BusConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Empty: the in-process bus of `veche up`. Otherwise NATS URLs, comma separated.
     url: str = ""
+    # Optional: the NATS servers' monitoring endpoints (http://host:8222), comma separated; the console's
+    # components view reads each node's name and routes from /varz and /routez there.
+    monitor_url: str = ""
 
     @field_validator("url")
     @classmethod
@@ -37,3 +40,12 @@ class ClusterConfig(BaseModel):
     auto_approve: bool = Field(default=False, description="Manager: approve servers that register, no admin step.")
     max_participants: int = Field(default=500, ge=1, description="App servers: participants this server may take.")
     bandwidth_capacity_bps: int = Field(default=1_000_000_000, ge=1_000_000)
+    # Managers: one active, the others standby; the active one holds a leader lock in the database (docs/operations.md).
+    leader_ttl_s: float = Field(default=5.0, ge=1.0, le=120.0, description="Manager: how long the leader lock lasts.")
+    leader_renew_s: float = Field(default=1.0, gt=0.0, le=30.0, description="Manager: how often it is renewed.")
+
+    @model_validator(mode="after")
+    def _renewed_in_time(self) -> ClusterConfig:
+        if self.leader_renew_s >= self.leader_ttl_s / 2:
+            raise ValueError("cluster.leader_renew_s must be under half of cluster.leader_ttl_s")
+        return self

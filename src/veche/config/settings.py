@@ -29,6 +29,7 @@ from veche.config.meetings import MeetingsConfig
 from veche.config.metrics import MetricsConfig
 from veche.config.networks import checked_networks
 from veche.config.notify import PushConfig, SmtpConfig
+from veche.config.sip import SipConfig
 from veche.config.statistics import StatisticsConfig
 
 __all__ = [
@@ -82,7 +83,29 @@ class DatabaseConfig(BaseModel):
     def _known_driver(cls, url: str) -> str:
         if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("database.url must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        if url.startswith("postgresql+asyncpg://"):
+            _check_database_hosts(url)
         return url
+
+
+def _check_database_hosts(url: str) -> None:
+    """A PostgreSQL primary with standbys: every host as ``?host=name:port&host=...`` and ``target_session_attrs``
+    so that every role connects to the one accepting writes (docs/configuration.md)."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        query = make_url(url).query
+    except ArgumentError as exc:
+        raise ValueError(f"database.url is not a valid URL: {exc}") from None
+    hosts = query.get("host", ())
+    hosts = (hosts,) if isinstance(hosts, str) else tuple(hosts)
+    if len(hosts) < 2:
+        return
+    if not all(host.rpartition(":")[0] and host.rpartition(":")[2].isdigit() for host in hosts):
+        raise ValueError("database.url: with several hosts, give each one as host=name:port")
+    if query.get("target_session_attrs") not in ("read-write", "primary"):
+        raise ValueError("database.url: with several hosts, add target_session_attrs=read-write")
 
 
 class SecurityConfig(BaseModel):
@@ -135,6 +158,7 @@ class VecheSettings(BaseSettings):
     push: PushConfig = Field(default_factory=PushConfig)
     meetings: MeetingsConfig = Field(default_factory=MeetingsConfig)  # docs/meetings.md
     history: HistoryConfig = Field(default_factory=HistoryConfig)  # docs/call-history.md
+    sip: SipConfig = Field(default_factory=SipConfig)  # docs/sip.md
 
     @field_validator("data_dir")
     @classmethod

@@ -1,5 +1,10 @@
 """`veche dev cluster`: manager, base, web and N app servers as separate processes on this machine, on a
-throwaway PostgreSQL and NATS (or given URLs), for trying the cluster out and for the cluster tests."""
+throwaway PostgreSQL and NATS (or given URLs), for trying the cluster out and for the cluster tests.
+
+With ``ha`` (`veche dev cluster --ha`): two of each role, PostgreSQL as a primary and a synchronous standby under
+Patroni (:class:`~veche.dev.patroni.PatroniCluster`) and three routed NATS nodes
+(:class:`~veche.dev.nats.ThrowawayNatsCluster`); :meth:`DevCluster.describe` says what runs where and what to kill
+to try a switch-over."""
 
 from __future__ import annotations
 
@@ -13,10 +18,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from veche.dev.nats import ThrowawayNats
+from veche.dev.nats import ThrowawayNats, ThrowawayNatsCluster
 from veche.dev.ports import free_tcp_port
 from veche.dev.postgres import ThrowawayPostgres
+
+if TYPE_CHECKING:
+    from veche.dev.patroni import PatroniCluster
 
 __all__ = ["ClusterProcess", "DevCluster"]
 
@@ -53,21 +62,45 @@ class DevCluster:
     database_url: str = ""
     nats_url: str = ""
     auto_approve: bool = True
+    # How many of each role (two or more managers: one active, the others standby; docs/operations.md). With one,
+    # the process is named after its role ("manager"); with more, "manager-1", "manager-2", ...
+    managers: int = 1
+    bases: int = 1
+    webs: int = 1
+    leader_ttl_s: float = 0.0  # the managers' leader lock (0: the default); renewed five times per ttl
     region_of: dict[int, str] = field(default_factory=dict)  # app number -> region
     extra_config: list[str] = field(default_factory=list)  # TOML lines (whole sections) added to every process
     processes: list[ClusterProcess] = field(default_factory=list)
+    # Two of each role at least, and (unless URLs are given) Patroni-managed PostgreSQL and three NATS nodes.
+    ha: bool = False
     _postgres: ThrowawayPostgres | None = None
     _nats: ThrowawayNats | None = None
+    _patroni: PatroniCluster | None = None
+    _nats_cluster: ThrowawayNatsCluster | None = None
+
+    def __post_init__(self) -> None:
+        if self.ha:
+            self.managers, self.bases, self.webs = max(2, self.managers), max(2, self.bases), max(2, self.webs)
 
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     def start(self, progress: bool = True) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         say = print if progress else (lambda *a, **k: None)
+        if not self.database_url and self.ha:
+            from veche.dev.patroni import PatroniCluster
+
+            say("  starting etcd and two PostgreSQL nodes under Patroni …", flush=True)
+            self._patroni = PatroniCluster.start()
+            self.database_url = self._patroni.url
         if not self.database_url:
             say("  starting a throwaway PostgreSQL …", flush=True)
             self._postgres = ThrowawayPostgres.start()
             self.database_url = self._postgres.url
+        if not self.nats_url and self.ha:
+            say("  starting three NATS nodes …", flush=True)
+            self._nats_cluster = ThrowawayNatsCluster.start(self.root / "nats")
+            self.nats_url = self._nats_cluster.url
         if not self.nats_url:
             say("  starting a throwaway NATS …", flush=True)
             self._nats = ThrowawayNats.start(self.root / "nats")
@@ -76,11 +109,10 @@ class DevCluster:
         (self.root / "join_token").write_text(secrets.token_urlsafe(24) + "\n")
         os.chmod(self.root / "secret_key", 0o600)
         os.chmod(self.root / "join_token", 0o600)
-        plan = [
-            ("manager", "manager", free_tcp_port()),
-            ("base", "base", free_tcp_port()),
-            ("web", "web", self.http_port),
-        ]
+        plan = [(name, "manager", free_tcp_port()) for name in _names("manager", self.managers)]
+        plan += [(name, "base", free_tcp_port()) for name in _names("base", self.bases)]
+        webs = _names("web", self.webs)
+        plan += [(name, "web", self.http_port if i == 0 else free_tcp_port()) for i, name in enumerate(webs)]
         plan += [(f"app-{i}", "app", free_tcp_port()) for i in range(1, self.apps + 1)]
         self.processes = [self._prepare(name, role, port) for name, role, port in plan]
         self._create_admin()
@@ -116,6 +148,8 @@ class DevCluster:
             f'join_token_file = "{self.root / "join_token"}"',
             f"auto_approve = {'true' if self.auto_approve else 'false'}",
         ]
+        if self.leader_ttl_s:
+            lines += [f"leader_ttl_s = {self.leader_ttl_s}", f"leader_renew_s = {self.leader_ttl_s / 5}"]
         if role == "app":
             lines += ["[signaling]", f'public_url = "ws://127.0.0.1:{port}/ws/v1"']
         lines += self.extra_config
@@ -192,8 +226,12 @@ class DevCluster:
                     proc.process.wait(timeout=10)
         if self._nats is not None:
             self._nats.stop()
+        if self._nats_cluster is not None:
+            self._nats_cluster.stop()
         if self._postgres is not None:
             self._postgres.stop()
+        if self._patroni is not None:
+            self._patroni.stop()
 
     # -- conveniences -----------------------------------------------------------------------------------------
 
@@ -205,13 +243,67 @@ class DevCluster:
         return f"http://127.0.0.1:{self.http_port}"
 
     @property
+    def web_urls(self) -> list[str]:
+        """Every web server's own address (the first one is :attr:`web_url`)."""
+        return [p.url for p in self.processes if p.role == "web"]
+
+    def of_role(self, role: str) -> list[ClusterProcess]:
+        return [p for p in self.processes if p.role == role]
+
+    @property
     def nats(self) -> ThrowawayNats | None:
         return self._nats
+
+    @property
+    def nats_cluster(self) -> ThrowawayNatsCluster | None:
+        """The three NATS nodes this cluster started (``ha``, no ``nats_url`` given)."""
+        return self._nats_cluster
+
+    @property
+    def patroni(self) -> PatroniCluster | None:
+        """The Patroni-managed PostgreSQL this cluster started (``ha``, no ``database_url`` given)."""
+        return self._patroni
+
+    def describe(self) -> list[str]:
+        """Every component's address and pid, the web servers' URLs, and what to kill to try a switch-over."""
+        lines = [f"  {p.name:<10} pid {p.pid:<7} {p.url}" for p in self.processes]
+        if self._nats_cluster is not None:
+            for i, nats in enumerate(self._nats_cluster.nodes):
+                pid = nats.process.pid if nats.process else 0
+                monitor = self._nats_cluster.monitor_urls[i]
+                lines.append(f"  nats-{i + 1:<5} pid {pid:<7} {nats.url}  (monitoring {monitor})")
+        primary_kill = ""
+        if self._patroni is not None:
+            roles = {m.name: m.role for m in self._patroni.members()}
+            for node in self._patroni.nodes:
+                pid = node.process.pid if node.process else 0
+                role = roles.get(node.name, "?")
+                lines.append(
+                    f"  {node.name:<10} pid {pid:<7} postgresql://127.0.0.1:{node.pg_port}  {role} "
+                    f"(Patroni API http://127.0.0.1:{node.api_port}; the pid is its Patroni's session)"
+                )
+                if role == "leader":
+                    postmaster = f"$(head -1 {node.data_dir}/postmaster.pid)"
+                    primary_kill = f"kill -9 $(pgrep -s {pid}) $(pgrep -P {postmaster}) {postmaster}"
+        lines.append("  web servers (any HTTP balancer in front of them): " + "  ".join(self.web_urls))
+        if self.ha:
+            lines += [
+                "  To try a switch-over, kill -9 one component (GET /api/v1/components shows who took over):",
+                "    a manager, base or web server: kill -9 <its pid> (the active manager: the Components page)",
+                "    a NATS node: kill -9 <its pid>",
+            ]
+            if primary_kill:
+                lines.append(f"    the PostgreSQL primary (Patroni, postmaster and backends at once): {primary_kill}")
+        return lines
 
     def log_tail(self, proc: ClusterProcess, lines: int = 30) -> str:
         if not proc.log.exists():
             return ""
         return "\n".join(proc.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _names(role: str, count: int) -> list[str]:
+    return [role] if count == 1 else [f"{role}-{i}" for i in range(1, count + 1)]
 
 
 def _health_answers(url: str) -> bool:

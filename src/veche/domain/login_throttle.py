@@ -13,16 +13,27 @@ Rules (``n`` = ``max_failures``, all counts over a sliding ``window_s``):
   addresses that themselves failed for that login in the window are refused until their failures age out or the
   login quiets down. An address with no recent failure for the login is never refused by this rule, so nobody can
   lock a user out from elsewhere.
+
+Shared by several web servers: each keeps its own throttle (its attempts in flight), and the failures and locks of
+the three counters an attempt touches are kept in the database (storage/login_throttle.py). Before an attempt a
+web server adopts the stored counters (:meth:`LoginThrottle.adopt`); its outcome is applied to the stored ones
+under a row lock (:meth:`LoginThrottle.with_outcome`, pure). Attempts in flight are counted per web server only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import hashlib
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
-__all__ = ["Attempt", "LoginThrottle", "Refusal", "RefusalReason"]
+__all__ = ["Attempt", "CounterState", "LoginThrottle", "Outcome", "Refusal", "RefusalReason"]
+
+Outcome = Literal["failed", "succeeded", "released"]
 
 # The wait reported when only attempts still being checked block a new one.
 _IN_FLIGHT_WAIT_S = 1.0
@@ -65,6 +76,24 @@ class _Counter:
 _Key = tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class CounterState:
+    """What a counter holds that every web server must see: its failures in the window and its lock."""
+
+    failures: tuple[float, ...] = ()
+    strikes: int = 0
+    locked_until: float = 0.0
+    last_failure: float = -math.inf
+
+    @property
+    def idle(self) -> bool:
+        return not self.failures and not self.strikes and self.locked_until == 0.0
+
+
+def _stored_key(name: str, key: _Key) -> str:
+    return hashlib.sha256("\x1f".join((name, *key)).encode()).hexdigest()
+
+
 @dataclass
 class LoginThrottle:
     max_failures: int = 5
@@ -74,6 +103,7 @@ class LoginThrottle:
     max_lockout_s: float = 900.0
     forget_after_s: float = 3600.0
     max_keys: int = 100_000
+    name: str = "login"  # what it throttles, naming its stored counters apart from other throttles'
     _counters: dict[_Key, _Counter] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -141,6 +171,56 @@ class LoginThrottle:
         """Nothing was learnt about the password (a store or directory error, a disabled account)."""
         for key in self._keys(attempt.login, attempt.address):
             self._done(key, now_s)
+
+    # -- shared by several web servers ----------------------------------------------------------------------------
+
+    def stored_keys(self, login: str, address: str) -> tuple[str, str, str]:
+        """The stored names of an attempt's three counters: (login, address), address, login (hashed: a login may
+        be long, and the names need not be read)."""
+        pair, by_address, by_login = self._keys(login, address)
+        return _stored_key(self.name, pair), _stored_key(self.name, by_address), _stored_key(self.name, by_login)
+
+    def adopt(self, login: str, address: str, stored: Mapping[str, CounterState]) -> None:
+        """Take the stored counters of an attempt's keys (missing: none), keeping this server's attempts in flight."""
+        for key, name in zip(self._keys(login, address), self.stored_keys(login, address), strict=True):
+            state = stored.get(name, CounterState())
+            counter = self._counters.get(key)
+            in_flight = counter.in_flight if counter is not None else 0
+            if state.idle and in_flight == 0:
+                self._counters.pop(key, None)
+                continue
+            self._counters[key] = _Counter(
+                failures=deque(state.failures),
+                in_flight=in_flight,
+                strikes=state.strikes,
+                locked_until=state.locked_until,
+                last_failure=state.last_failure,
+            )
+
+    def with_outcome(
+        self, stored: Mapping[str, CounterState], outcome: Outcome, attempt: Attempt, now_s: float
+    ) -> dict[str, CounterState]:
+        """The stored counters of ``attempt`` after its outcome, by this throttle's rules (pure: none of this
+        throttle's own counters are read or changed)."""
+        scratch = dataclasses.replace(self, _counters={})
+        scratch.adopt(attempt.login, attempt.address, stored)
+        getattr(scratch, outcome)(attempt, now_s)
+        after = {}
+        for key, name in zip(
+            self._keys(attempt.login, attempt.address), self.stored_keys(attempt.login, attempt.address), strict=True
+        ):
+            counter = scratch._counters.get(key)
+            after[name] = (
+                CounterState(tuple(counter.failures), counter.strikes, counter.locked_until, counter.last_failure)
+                if counter is not None
+                else CounterState()
+            )
+        return after
+
+    @property
+    def idle_after_s(self) -> float:
+        """A counter not changed for this long holds nothing any more (its failures, lock and back-off are over)."""
+        return max(self.window_s, self.max_lockout_s, self.forget_after_s)
 
     # -- rules -----------------------------------------------------------------------------------------------------
 

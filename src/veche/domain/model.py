@@ -58,3 +58,4 @@ class Conference:
     invited: frozenset[int] = field(default_factory=frozenset)
     moderators: frozenset[int] = field(default_factory=frozenset)
     video_codec: VideoCodec | None = None  # None: the cluster's default (shared settings)
+    number: str = ""  # what a phone dials: sip:<number>@<domain> (docs/sip.md)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -22,6 +22,7 @@ from veche.bus.lease_messages import (
     LeaseRequest,
     LeaseReturn,
     LicenseReport,
+    ManagerTakeover,
     PoolFigures,
     PoolGrant,
     UsagePoint,
@@ -66,7 +67,10 @@ class LicensePool:
         clock_s: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime],
         today: Callable[[], date],
+        manager: str = "",
+        takeovers: Callable[[], Awaitable[list[ManagerTakeover]]] | None = None,
     ) -> None:
+        """``manager``, ``takeovers``: this manager's name and the latest take-overs, for the License page."""
         self._bus = bus
         self._store = store
         self._installed = installed
@@ -75,6 +79,8 @@ class LicensePool:
         self._clock_s = clock_s
         self._wall = wall
         self._today = today
+        self._manager = manager
+        self._takeovers = takeovers
         self.epoch = 0
         self.license: License | None = None
         self.license_problem = ""  # why the installed file is not used (it no longer verifies)
@@ -111,6 +117,7 @@ class LicensePool:
         self._tasks = [asyncio.create_task(self._reload_loop()), asyncio.create_task(self._sample_loop())]
 
     async def stop(self) -> None:
+        """Stop granting at once (a manager deposed by its leader lock, or stopping); start() may follow again."""
         self._started = False
         for task in self._tasks:
             task.cancel()
@@ -173,6 +180,8 @@ class LicensePool:
         )
 
     async def _on_return(self, message: LeaseReturn) -> None:
+        if not self._started:
+            return  # a standby manager: the active one forgets the lease
         async with self._lock:
             for pool, ledger in self._ledgers.items():
                 ledger.release(message.server_id)
@@ -267,6 +276,8 @@ class LicensePool:
                 )
                 for s in samples
             ],
+            manager=self._manager,
+            takeovers=await self._takeovers() if self._takeovers is not None else [],
         )
 
     def reload(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -63,6 +64,7 @@ class ServerAdmin:
         auto_approve: bool,
         own_server_id: str,
         handles_registration: bool,
+        serving: Callable[[], bool] = lambda: True,  # the manager: only while it is the active one
     ) -> None:
         self._bus = bus
         self._registry = registry
@@ -72,6 +74,7 @@ class ServerAdmin:
         self._join_token = join_token
         self._auto_approve = auto_approve
         self._own_id = own_server_id
+        self._serving = serving
         self.settings = SharedSettings()
         if handles_registration:  # the manager role; web servers use the rest of this class too
             bus.handle(RegisterServer, self._on_register)
@@ -84,7 +87,9 @@ class ServerAdmin:
         self.settings = await self._settings_store.load()
         return self.settings
 
-    async def _on_register(self, message: RegisterServer) -> Registration:
+    async def _on_register(self, message: RegisterServer) -> Registration | None:
+        if not self._serving():
+            return None  # a standby manager: the active one answers
         if not hmac.compare_digest(message.join_token.encode(), self._join_token.encode()):
             logger.warning("server %s presented a wrong join token", message.server_id)
             return Registration(

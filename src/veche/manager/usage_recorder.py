@@ -54,21 +54,32 @@ class UsageRecorder:
         self._pending: list[ScopeSample] = []
         self._pruned_at = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._subscribed = False
 
     async def start(self) -> None:
-        self._bus.subscribe(ServerHeartbeat, self._on_heartbeat)
-        self._bus.subscribe(ConferenceMoved, self._on_moved)
+        """Record from now on (the active manager only: a standby's start waits for its take-over)."""
+        if not self._subscribed:  # the bus has no unsubscribe: a stopped recorder ignores what it hears
+            self._bus.subscribe(ServerHeartbeat, self._on_heartbeat)
+            self._bus.subscribe(ConferenceMoved, self._on_moved)
+            self._subscribed = True
+        self._minutes = MinuteAccumulator(heartbeat_interval_s=HEARTBEAT_INTERVAL_S)
         self._task = asyncio.create_task(self._loop(), name="usage-recorder")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None  # first, so nothing more is recorded
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
         await self.flush()  # the minutes already finished; the current one is lost (a gap of under a minute)
 
+    @property
+    def recording(self) -> bool:
+        return self._task is not None
+
     async def _on_heartbeat(self, hb: ServerHeartbeat) -> None:
+        if not self.recording:
+            return
         if "app" not in hb.roles:
             return  # conferences, participants and media traffic are the app servers'
         self._minutes.add(
@@ -86,6 +97,8 @@ class UsageRecorder:
         )
 
     async def _on_moved(self, moved: ConferenceMoved) -> None:
+        if not self.recording:
+            return
         key = (moved.conference_id, moved.epoch)
         if key in self._moves:
             return

@@ -1,21 +1,27 @@
-"""Tables of the cluster: the manager's server catalog, shared settings, and where conferences run."""
+"""Tables of the cluster: the manager's server catalog, shared settings, where conferences run, the leader locks
+of roles with one active server (and their take-overs), claims of work every base server hears of (done by one),
+and the login throttle's counters every web server shares."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veche.storage.tables import Base
 
 __all__ = [
     "ConferenceLegRow",
+    "LeaderLockRow",
+    "LeaderTakeoverRow",
     "LicenseLeaseRow",
     "LicenseStateRow",
     "LicenseUsageRow",
+    "LoginThrottleRow",
     "ServerRow",
     "SharedSettingsRow",
+    "WorkClaimRow",
 ]
 
 
@@ -84,3 +90,48 @@ class LicenseUsageRow(Base):
     in_use: Mapped[int] = mapped_column(Integer)
     leased: Mapped[int] = mapped_column(Integer)
     refusals: Mapped[int] = mapped_column(Integer)
+
+
+class LeaderLockRow(Base):
+    """Who is the active server of a role with one active server ("manager"), until when (it renews every second
+    or so; once ``expires_at`` passes, a standby takes it)."""
+
+    __tablename__ = "leader_locks"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LeaderTakeoverRow(Base):
+    """A server that became the active one of a role, from whom, with the license epoch it started (the console)."""
+
+    __tablename__ = "leader_takeovers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    name: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(String(128))
+    previous: Mapped[str] = mapped_column(String(128))  # "" when nobody held it
+    epoch: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoginThrottleRow(Base):
+    """One counter of the login throttle (domain/login_throttle.py), shared by every web server: a (login,
+    address) pair, an address or a login, with its recent failures and its lock."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(700), primary_key=True)
+    failures: Mapped[list[float]] = mapped_column(JSON)
+    strikes: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[float] = mapped_column(Float)
+    last_failure: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class WorkClaimRow(Base):
+    """A piece of work every base server hears of (a chat message to store, a batch of call history), claimed by
+    the one that does it: the others see the claim and leave it (base/work_once.py)."""
+
+    __tablename__ = "work_claims"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    claimed_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

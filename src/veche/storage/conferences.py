@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from veche.domain.conference_numbers import new_conference_number
 from veche.domain.errors import Conflict, InvalidInput
 from veche.domain.model import Conference, ConferenceAccess, ConferenceType, VideoCodec
 from veche.domain.room import ChatEntry
@@ -41,6 +42,7 @@ def _conference(row: ConferenceRow, members: list[ConferenceMemberRow]) -> Confe
         access=ConferenceAccess(row.access),
         invite_code=row.invite_code,
         slug=row.slug,
+        number=row.number,
         call_pair=row.call_pair,
         created_at=_aware(row.created_at),
         invited=frozenset(m.user_id for m in members if m.role == "invited"),
@@ -69,8 +71,10 @@ class ConferenceStore:
         moderators: set[int],
         now: datetime,
         video_codec: VideoCodec | None = None,
+        number: str | None = None,
     ) -> Conference:
-        """Create a conference and its members in one transaction: all of it or nothing."""
+        """Create a conference and its members in one transaction: all of it or nothing. Without ``number`` it
+        gets a free random one."""
         row = ConferenceRow(
             name=name,
             owner_id=owner_id,
@@ -86,6 +90,7 @@ class ConferenceStore:
         )
         try:
             async with self._sessions.begin() as session:
+                row.number = number or await self._free_number(session)
                 session.add(row)
                 await session.flush()
                 members = [ConferenceMemberRow(conference_id=row.id, user_id=u, role="invited") for u in invited]
@@ -95,6 +100,14 @@ class ConferenceStore:
                 return _conference(row, members)
         except IntegrityError as e:
             raise Conflict("The conference could not be created (a referenced user does not exist?).") from e
+
+    @staticmethod
+    async def _free_number(session: AsyncSession) -> str:
+        # 90 million numbers: a taken one is rare, so a few tries always find one (the unique index decides races).
+        while True:
+            number = new_conference_number()
+            if await session.scalar(select(ConferenceRow.id).where(ConferenceRow.number == number)) is None:
+                return number
 
     async def get(self, conference_id: int) -> Conference | None:
         async with self._sessions() as session:
@@ -116,6 +129,11 @@ class ConferenceStore:
     async def by_call_pair(self, pair: str) -> Conference | None:
         async with self._sessions() as session:
             conference_id = await session.scalar(select(ConferenceRow.id).where(ConferenceRow.call_pair == pair))
+        return await self.get(conference_id) if conference_id is not None else None
+
+    async def by_number(self, number: str) -> Conference | None:
+        async with self._sessions() as session:
+            conference_id = await session.scalar(select(ConferenceRow.id).where(ConferenceRow.number == number))
         return await self.get(conference_id) if conference_id is not None else None
 
     async def by_slug(self, slug: str) -> Conference | None:

@@ -11,7 +11,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, make_url, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from veche.storage.unavailable import database_unavailable
 
 __all__ = ["Database"]
 
@@ -21,6 +24,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x76656368  # "vech"
 SQLITE_FILE_MODE = 0o600  # the database holds password hashes and session tokens: the owner only
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+# asyncpg waits 60 s per host by default; with several hosts (a primary and its standby) a dead one must not hold
+# every request that long. A URL's own ``timeout`` query parameter wins.
+CONNECT_TIMEOUT_S = 5.0
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -35,10 +41,15 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # pool_pre_ping: a pooled connection to a crashed or demoted primary is replaced before use.
         kwargs: dict[str, object] = {"pool_pre_ping": True}
+        if "timeout" not in make_url(url).query:
+            kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT_S}
         if url.startswith("sqlite"):
             kwargs = {"connect_args": {"timeout": 30}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if not url.startswith("sqlite"):
+            event.listen(self.engine.sync_engine, "handle_error", _invalidate_when_unavailable)
         if url.startswith("sqlite"):
             path = _sqlite_path(url)
             if path is not None:
@@ -57,6 +68,13 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _invalidate_when_unavailable(context: ExceptionContext) -> None:
+    """Treat "this node is read-only now", "shutting down" and the like as a lost connection, so the pool drops it
+    and the next checkout connects to whichever host is the primary (``target_session_attrs=read-write``)."""
+    if not context.is_disconnect and database_unavailable(context.original_exception):
+        context.is_disconnect = True
 
 
 def _sqlite_path(url: str) -> Path | None:

@@ -27,6 +27,7 @@ from veche.storage.directory_groups import (
     resolve_memberships,
     users_listed_as,
 )
+from veche.storage.directory_indexes import DeferredIndexes
 from veche.storage.directory_seen import PassChanges, SeenPeople
 from veche.storage.directory_tables import (
     NO_SYNC,
@@ -105,6 +106,7 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 class DirectoryStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self.indexes = DeferredIndexes(sessions)
 
     # -- checkpoint ----------------------------------------------------------------------------------------------
 
@@ -374,18 +376,17 @@ class DirectoryStore:
             for table in ("directory_entries", "users", "directory_user_groups"):
                 await connection.execute(text(f"VACUUM (ANALYZE) {table}"))  # not in a transaction
 
-    async def refresh_statistics(self) -> None:
-        """Let PostgreSQL's planner know the tables grew (a first sync adds a million rows in minutes)."""
+    async def refresh_statistics(self, *, people: bool = True) -> None:
+        """Let PostgreSQL's planner know the tables grew (a first sync adds a million rows in minutes).
+
+        ``people=False`` leaves out ``directory_entries`` (an ANALYZE would wait for its indexes being built).
+        """
         async with self._sessions.begin() as session:
             if session.get_bind().dialect.name == "postgresql":
-                for table in (
-                    "users",
-                    "directory_entries",
-                    "directory_groups",
-                    "directory_group_members",
-                    "directory_user_groups",
-                ):
-                    await session.execute(text(f"ANALYZE {table}"))
+                tables = ["users", "directory_entries", "directory_groups", "directory_group_members"]
+                for table in [*tables, "directory_user_groups"]:
+                    if people or table != "directory_entries":
+                        await session.execute(text(f"ANALYZE {table}"))
 
     async def person_ref(self, user_id: int) -> tuple[str, str] | None:
         """(source, DN) of a directory user; None for local users."""

@@ -30,7 +30,7 @@ class SyncStatus:
     source: str
     run_id: str | None  # set while a full sync runs (its process beats ``beat_at``)
     trigger: str  # console | command | automatic
-    phase: str  # connecting | people | groups | finishing | complete | failed | interrupted ("" never ran)
+    phase: str  # connecting | people | indexing | groups | finishing | complete | failed | interrupted ("" never ran)
     people_done: int
     groups_done: int
     expected_people: int

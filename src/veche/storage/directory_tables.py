@@ -1,4 +1,4 @@
-"""Tables of the address book and directory sync. Created by migrations 0002_directory, 0004, 0005 and 0017.
+"""Tables of the address book and directory sync. Created by migrations 0002_directory, 0004, 0005, 0017 and 0020.
 
 ``directory_entries`` has one row per person in the address book, local users included (``source`` NULL),
 so that one (trigram-indexed) column answers every search.
@@ -28,6 +28,7 @@ __all__ = [
     "DirectoryGroupClosureRow",
     "DirectoryGroupMemberRow",
     "DirectoryGroupRow",
+    "DirectoryDeferredIndexRow",
     "DirectoryScopeMemberRow",
     "DirectorySyncStateRow",
     "DirectorySyncStatusRow",
@@ -175,7 +176,7 @@ class DirectorySyncStatusRow(Base):
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     run_id: Mapped[str | None] = mapped_column(String(64))
     trigger: Mapped[str] = mapped_column(String(16), default="")  # console | command | automatic
-    # connecting | people | groups | finishing while it runs; complete | failed | interrupted afterwards
+    # connecting | people | indexing | groups | finishing while it runs; complete | failed | interrupted afterwards
     phase: Mapped[str] = mapped_column(String(16), default="")
     people_done: Mapped[int] = mapped_column(Integer, default=0)
     groups_done: Mapped[int] = mapped_column(Integer, default=0)
@@ -197,3 +198,13 @@ class DirectoryWatchLeaseRow(Base):
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DirectoryDeferredIndexRow(Base):
+    """A search index of ``directory_entries`` dropped for a first large sync, with its exact definition
+    (``pg_get_indexdef``), until the sync builds it again at the end of its people phase. A row left behind by a
+    sync that died is built by the next sync (PostgreSQL only; see :mod:`veche.storage.directory_indexes`)."""
+
+    __tablename__ = "directory_deferred_indexes"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    definition: Mapped[str] = mapped_column(Text)

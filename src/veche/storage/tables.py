@@ -68,6 +68,8 @@ class ConferenceRow(Base):
     invite_code: Mapped[str] = mapped_column(String(64), unique=True)
     # The conference page's address (/c/<slug>): random, so pages cannot be found by counting.
     slug: Mapped[str] = mapped_column(String(32), unique=True)
+    # What a phone dials (sip:<number>@<domain>, docs/sip.md): digits, random, unique.
+    number: Mapped[str] = mapped_column(String(16), unique=True)
     # An ad hoc call between two users ("<lower id>:<higher id>"): one such conference per pair, reused.
     call_pair: Mapped[str | None] = mapped_column(String(48), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

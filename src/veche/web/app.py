@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from veche import __version__
 from veche.container import Container
+from veche.web.admin_components_page import router as admin_components_page_router
 from veche.web.admin_conferences_page import router as admin_conferences_page_router
 from veche.web.admin_directory_page import router as admin_directory_page_router
 from veche.web.admin_overview_page import router as admin_overview_page_router
@@ -20,6 +21,7 @@ from veche.web.admin_users_page import router as admin_users_page_router
 from veche.web.api import account as account_api
 from veche.web.api import auth, conferences, directory, directory_sources, health, servers, users
 from veche.web.api import chats as chats_api
+from veche.web.api import components as components_api
 from veche.web.api import files as files_api
 from veche.web.api import history as history_api
 from veche.web.api import license as license_api
@@ -105,6 +107,7 @@ def create_app(container: Container) -> FastAPI:
         api.include_router(files_api.router)  # /chats/{chat}/files, /files/{id}: files in chats (docs/files.md)
         api.include_router(history_api.router)  # /history, /history.csv: the call history (docs/call-history.md)
         api.include_router(notifications_api.router)  # /notifications, /push/*, /me/notification-preferences
+        api.include_router(components_api.router)  # GET /components: the cluster's components (admins)
     app.include_router(api)
     app.include_router(metrics_router)  # every role: GET /metrics (Prometheus)
     if "web" in container.roles:
@@ -117,6 +120,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(admin_directory_page_router)
         app.include_router(license_page_router)
         app.include_router(statistics_page_router)
+        app.include_router(admin_components_page_router)  # /admin/components
         for console_page in (admin_overview_page_router, admin_users_page_router, admin_conferences_page_router):
             app.include_router(console_page)
         app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")

@@ -1,8 +1,9 @@
 """What every page of the admin console shares: who may open it, its navigation, paging, and human words.
 
 The pages themselves: admin_overview_page.py (/admin), admin_users_page.py, admin_conferences_page.py,
-pages.py (/admin/servers), admin_directory_page.py, license_page.py, statistics_page.py. Each renders a template
-that includes templates/admin_nav.html with ``section`` set to its own entry of :data:`SECTIONS`.
+pages.py (/admin/servers), admin_components_page.py, admin_directory_page.py, license_page.py,
+statistics_page.py. Each renders a template that includes templates/admin_nav.html with ``section`` set to
+its own entry of :data:`SECTIONS`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("users", "/admin/users", "Users", "link-users"),
     ("conferences", "/admin/conferences", "Conferences", "link-conferences"),
     ("servers", "/admin/servers", "Servers & settings", "link-servers"),
+    ("components", "/admin/components", "Components", "link-components"),
     ("directory", "/admin/directory", "Directory", "link-directory-sources"),
     ("license", "/admin/license", "License", "link-license"),
     ("statistics", "/admin/statistics", "Statistics", "link-statistics"),

@@ -211,6 +211,9 @@ async def conference_page(slug: str, request: Request) -> Response:
         csrf=_csrf(request, token),
         guest=False,
         name=name,
+        number=conference.number,
+        sip_address=f"sip:{conference.number}@{request.url.hostname}",
+        phones_welcome=conference.guests_allowed,  # a caller by phone is a guest (docs/sip.md)
         user=user,
     )
 
@@ -231,5 +234,8 @@ async def guest_page(code: str, request: Request) -> Response:
         # A scheduled meeting with a PIN: the pre-join screen asks for it (the join checks it).
         pin_required=await request.app.state.container.get_meetings().asks_pin(conference),
         name=conference.name,
+        number=conference.number,
+        sip_address=f"sip:{conference.number}@{request.url.hostname}",
+        phones_welcome=True,  # the guests' page: the conference takes guests
         user=None,
     )

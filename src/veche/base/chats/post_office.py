@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from veche.base.chats.wire import attachment_of, to_wire
+from veche.base.work_once import WorkOnce, work_key
 from veche.bus.base import Bus
 from veche.bus.chat_messages import ChatMessageStored, ChatPostResult, PostChatMessage
 from veche.bus.messages import BusMessage
@@ -21,6 +22,7 @@ from veche.domain.chat_rules import MAX_TEXT
 from veche.domain.clock import Clock, utc_now
 from veche.domain.notifications import Notice, Notifier
 from veche.storage.chats import ChatStore, NewMessage, StoredPost
+from veche.storage.unavailable import DatabaseOutageLog, database_unavailable
 
 __all__ = ["ChatPostOffice"]
 
@@ -64,17 +66,21 @@ class ChatPostOffice:
         clock: Clock = utc_now,
         after_storing: Callable[[], Awaitable[None]] | None = None,
         notifier: Notifier | None = None,
+        once: WorkOnce | None = None,
     ) -> None:
         """``after_storing``: called after each batch (the archive's retention purge, at most hourly).
         ``notifier``: the other members of a direct or group chat get a notice of each message (kind "message":
-        by default pushed to their browsers and devices, not mailed; their preferences decide)."""
+        by default pushed to their browsers and devices, not mailed; their preferences decide).
+        ``once``: with several base servers, the one that claims a post stores it (the others decline)."""
         self._notifier = notifier
+        self._once = once
         self._bus = bus
         self._store = store
         self._clock = clock
         self._after_storing = after_storing
         self._waiting: list[tuple[NewMessage, asyncio.Future[StoredPost | None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._outage = DatabaseOutageLog(logger, "chat messages")
         bus.handle(PostChatMessage, self._on_post)
 
     async def _on_post(self, request: PostChatMessage) -> BusMessage | None:
@@ -90,7 +96,20 @@ class ChatPostOffice:
         post = NewMessage(
             chat, request.sender, request.sender_user_id, request.display_name, text, attachment_of(request.attachment)
         )
-        stored = await self._store_in_turn(post)
+        try:
+            if self._once is None:
+                stored = await self._store_in_turn(post)
+            else:
+                mine, stored = await self._once.run(
+                    work_key("chat-post", request.post_id), lambda: self._store_in_turn(post)
+                )
+                if not mine:
+                    return None  # another base server claimed it: it stores it and answers
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            # Not stored: the web server answers 503 with Retry-After and the sender sends it again.
+            return ChatPostResult(ok=False, code="unavailable", error="The database is switching over.")
         if stored is None:
             return ChatPostResult(
                 ok=False, code="not_found", error=f"Chat {chat.id} does not exist or you are not in it."
@@ -110,11 +129,13 @@ class ChatPostOffice:
             try:
                 results = await self._store.add_messages([post for post, _ in batch], self._clock())
             except Exception as exc:
-                logger.exception("storing %d chat message(s) failed", len(batch))
+                if not self._outage.failed(exc):
+                    logger.exception("storing %d chat message(s) failed", len(batch))
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
+            self._outage.succeeded()
             notices: list[Notice] = []
             for (_, done), stored in zip(batch, results, strict=True):
                 if stored is not None:

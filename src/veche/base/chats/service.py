@@ -14,7 +14,7 @@ from veche.base.chats.wire import file_of, from_wire
 from veche.base.conferences import ConferenceService, NewConference
 from veche.base.directory.address_book import AddressBook
 from veche.base.directory.presence import PresenceTracker
-from veche.bus.base import Bus, NoResponder
+from veche.bus.base import Bus, BusError, NoResponder
 from veche.bus.chat_messages import PostChatMessage
 from veche.domain.chat_access import Attachment, ChatRef, Reader
 from veche.domain.chat_rules import MAX_GROUP_MEMBERS, MAX_PAGE, clean_query, clean_text, direct_pair
@@ -204,8 +204,12 @@ class ChatService:
             result = await self._bus.request(request, timeout_s=5.0)
         except NoResponder as exc:
             raise Unavailable("The chat could not be stored: no base server answers. Try again in a moment.") from exc
+        except BusError as exc:  # this server's NATS node is away (it reconnects to another by itself)
+            raise Unavailable("The chat could not be stored just now. Try again in a moment.") from exc
         if not result.ok or result.message is None:
             if result.code == "not_found":
                 raise not_found(chat)
+            if result.code == "unavailable":
+                raise Unavailable("The database is switching over; try again in a few seconds.")
             raise InvalidInput(result.error or "The message was not accepted.")
         return from_wire(result.message)

@@ -16,6 +16,7 @@ from veche.base.notify.webpush import PushResult, WebPushSender
 from veche.config.notify import PushConfig
 from veche.domain.clock import Clock
 from veche.storage.notifications import ClaimedPush, PushTargetStore, StoredNotice
+from veche.storage.unavailable import DatabaseOutageLog
 
 __all__ = ["PushSender", "web_push_payload"]
 
@@ -51,6 +52,7 @@ class PushSender:
         self._worker = worker
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._outage = DatabaseOutageLog(logger, "push queue")
 
     def wake(self) -> None:
         self._wake.set()
@@ -75,8 +77,10 @@ class PushSender:
             busy = False
             try:
                 busy = await self.send_due()
-            except Exception:
-                logger.exception("the push queue could not be read (tried again shortly)")
+                self._outage.succeeded()
+            except Exception as exc:
+                if not self._outage.failed(exc):
+                    logger.exception("the push queue could not be read (tried again shortly)")
             if not busy:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):

@@ -22,6 +22,7 @@ import aiosmtplib
 from veche.config.notify import SmtpConfig
 from veche.domain.clock import Clock
 from veche.storage.notifications import ClaimedMail, MailQueueStore
+from veche.storage.unavailable import DatabaseOutageLog
 
 __all__ = ["SendOutcome", "SmtpSender", "classify_error"]
 
@@ -60,6 +61,7 @@ class SmtpSender:
         self._task: asyncio.Task[None] | None = None
         self._envelope_from = parseaddr(config.from_)[1]
         self.last_error: str | None = None
+        self._outage = DatabaseOutageLog(logger, "mail queue")
         self.waiting = False  # nothing due: waiting for a wake-up or the next poll
 
     @property
@@ -109,8 +111,10 @@ class SmtpSender:
             if self.configured:
                 try:
                     sent_any = await self.send_due()
-                except Exception:
-                    logger.exception("the mail queue could not be read (tried again shortly)")
+                    self._outage.succeeded()
+                except Exception as exc:
+                    if not self._outage.failed(exc):
+                        logger.exception("the mail queue could not be read (tried again shortly)")
             if not sent_any:
                 await self._idle()
 

@@ -42,7 +42,7 @@ class SourceOut(BaseModel):
     kind: str
     urls: list[str]
     state: str  # never synced | syncing | complete | failed | interrupted
-    phase: str | None  # while syncing: connecting | people | groups | finishing
+    phase: str | None  # while syncing: connecting | people | indexing | groups | finishing
     trigger: str | None  # who started the running or last sync: console | command | automatic
     people_done: int  # the running (or last) sync's progress
     groups_done: int

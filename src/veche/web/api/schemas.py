@@ -126,6 +126,7 @@ class ConferenceOut(BaseModel):
     invite_code: str
     invite_url: str
     url: str = Field(description="The conference page for signed-in users (/c/<random slug>)")
+    number: str = Field(description="What a phone dials: sip:<number>@<Veche's domain> (digits)")
     created_at: datetime
     video_codec: str | None = Field(description="vp8, vp9, or null for the cluster's default")
 
@@ -144,6 +145,7 @@ class ConferenceOut(BaseModel):
             invite_code=conference.invite_code,
             invite_url=f"{base_url}/join/{conference.invite_code}",
             url=f"{base_url}/c/{conference.slug}",
+            number=conference.number,
             created_at=conference.created_at,
             video_codec=conference.video_codec.value if conference.video_codec is not None else None,
         )

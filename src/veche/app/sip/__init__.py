@@ -1,0 +1,1 @@
+"""SIP dial-in: the app role's listener, its messages and decisions (docs/sip.md)."""
