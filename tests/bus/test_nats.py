@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 
 from tests.support.eventually import eventually
-from veche.bus import archive_messages, messages
+from veche.bus import archive_messages, messages, sip_messages
 from veche.bus.archive_messages import ArchiveChatPost
 from veche.bus.base import BusError, NoResponder, UnexpectedReply
 from veche.bus.envelope import (
@@ -58,6 +58,7 @@ from veche.bus.messages import (
     UpdateServer,
 )
 from veche.bus.nats import BusDisconnected, NatsBus, addressed_subject
+from veche.bus.sip_messages import DialInConference, FindDialInConference
 from veche.dev.nats import ThrowawayNats
 from veche.domain.shared_settings import SharedSettings
 
@@ -135,6 +136,10 @@ SAMPLES: list[BusMessage] = [
         ],
     ),
     NotificationsQueued(mail=True, push=True),
+    FindDialInConference(number="48213577", pin="2468", caller="192.0.2.7"),
+    DialInConference(
+        found=True, conference_id=3, name="Планёрка", refusal="pin_required", message="Этой встрече нужен PIN."
+    ),
 ]
 
 Connect = Callable[..., Awaitable[NatsBus]]
@@ -143,7 +148,7 @@ Connect = Callable[..., Awaitable[NatsBus]]
 def test_every_declared_message_class_has_a_sample() -> None:
     declared = {
         cls
-        for module in (messages, archive_messages)
+        for module in (messages, archive_messages, sip_messages)
         for _, cls in inspect.getmembers(module, inspect.isclass)
         if issubclass(cls, BusMessage) and "subject" in cls.__dict__  # not the bases (BusRequest[...])
     }
