@@ -104,8 +104,21 @@ async def test_a_request_caught_by_the_crash_fails_cleanly(
 
     receiver.handle(ListParticipants, slow)
     await receiver.flush()
-    request = asyncio.create_task(sender.request(ListParticipants(conference_id=1), timeout_s=120))
-    await asyncio.wait_for(started.wait(), 10)
+
+    async def sent() -> asyncio.Task[BusMessage] | None:
+        """The slow request, once the receiver's interest has crossed the route (until then: no responders)."""
+        request = asyncio.create_task(sender.request(ListParticipants(conference_id=1), timeout_s=120))
+        waiter = asyncio.create_task(started.wait())
+        done, _ = await asyncio.wait({request, waiter}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        if waiter in done:
+            return request
+        waiter.cancel()
+        request.cancel()
+        await asyncio.gather(request, waiter, return_exceptions=True)
+        return None
+
+    request = await eventually(sent, lambda r: r is not None, what="the request at the receiver")
+    assert request is not None
     nats_cluster.kill(_node_of(nats_cluster, sender))
     # Not a NoResponder after 120 s: the bus knows the answer cannot come on this connection.
     with pytest.raises(BusDisconnected):
